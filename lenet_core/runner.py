@@ -1,0 +1,164 @@
+"""Runs training in the background, one fresh Python process per run, talking only through the store.
+
+A fresh interpreter (the `spawn` model: CUDA-safe, nothing inherited) isolates crashes, and
+lets a run outlive the page that started it. Runs queue: a worker waits until it is first in
+line and fewer than `max_running` runs are training, so two runs never fight for two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from . import data
+from .engine import Event, train
+from .store import RunStore
+
+PROGRESS_EVERY = 0.5  # seconds between progress/heartbeat writes and stop-flag reads
+QUEUE_POLL = 0.5  # seconds between a queued worker's looks at the queue
+
+_children: dict[str, subprocess.Popen] = {}
+
+
+def start(config, name: str | None = None, store: RunStore | None = None,
+          max_running: int = 1) -> str:
+    """Queue a run and launch its worker process; returns the run id at once."""
+    store = store or RunStore()
+    run_id = store.create(config, name)
+    with open(store.root / f"{run_id}.log", "wb") as log:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "lenet_core.runner", run_id, "--runs", str(store.root),
+             "--max-running", str(max_running)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )
+    store.set_pid(run_id, proc.pid)
+    _children[run_id] = proc
+    _reap_children()
+    return run_id
+
+
+def stop(run_id: str, store: RunStore | None = None) -> None:
+    """Ask a run to stop; it ends within one batch of seeing the request (well under a second)."""
+    (store or RunStore()).request_stop(run_id)
+
+
+def _reap_children() -> None:
+    for run_id, proc in list(_children.items()):
+        if proc.poll() is not None:
+            del _children[run_id]
+
+
+class StoreSink:
+    """Engine events -> the run store. Points are written at once; progress, the heartbeat and
+    the stop flag travel on a side thread every PROGRESS_EVERY s, off the training step's path."""
+
+    def __init__(self, store: RunStore, run_id: str, device: str):
+        self.store, self.run_id, self.device = store, run_id, device
+        self.stop_event = threading.Event()
+        self._progress: dict[str, Any] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def __call__(self, e: Event) -> None:
+        if e.kind == "point" and e.point is not None:
+            p = e.point
+            self.store.add_point(self.run_id, p.x, p.step, p.train_loss, p.train_acc, p.test_acc)
+        self._progress = {
+            "epoch": e.epoch, "batch": e.batch, "num_batches": e.num_batches, "step": e.step,
+            "total_steps": e.total_steps, "examples_per_sec": e.examples_per_sec,
+            "elapsed": e.elapsed,
+            "eta": (e.total_steps - e.step) * e.elapsed / e.step if e.step else None,
+        }
+
+    def _beat(self) -> None:
+        while not self._done.wait(PROGRESS_EVERY):
+            self.flush()
+
+    def flush(self) -> None:
+        self.store.heartbeat(self.run_id, self._progress or None, self.device)
+        if self.store.stop_requested(self.run_id):
+            self.stop_event.set()
+
+    def close(self) -> None:
+        if self._done.is_set():
+            return
+        self._done.set()
+        self._thread.join()
+        self.flush()
+
+
+def execute(store: RunStore, run_id: str, on_event=None) -> str:
+    """Train a run that is already `running` in this process; returns its final status.
+
+    Whatever happens, the run ends with a final status and the metrics recorded so far."""
+    from .device import describe, resolve
+
+    run = store.get(run_id)
+    config = run.config
+    sink = None
+    try:
+        device = describe(resolve(config.device))
+        sink = StoreSink(store, run_id, device)
+        ds = data.load(config.dataset)
+
+        def both(e: Event) -> None:
+            sink(e)
+            if on_event:
+                on_event(e)
+
+        result = train(config, dataset=ds, on_event=both, should_stop=sink.stop_event.is_set)
+        sink.close()
+        if result.status in ("finished", "stopped") and result.model is not None:
+            store.save_checkpoint(run_id, config, result.model, ds.info.classes)
+        store.finish(run_id, result.status, train_loss=result.train_loss,
+                     train_acc=result.train_acc, test_acc=result.test_acc,
+                     examples_per_sec=result.examples_per_sec, train_time=result.train_time,
+                     wall_time=result.wall_time, diverged_step=result.diverged_step,
+                     device=device, data_source=ds.source)
+        return result.status
+    except KeyboardInterrupt:
+        store.finish(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
+        raise
+    except Exception as e:  # any failure is recorded on the run; the curves stay
+        store.finish(run_id, "failed", error=f"{type(e).__name__}: {e}")
+        traceback.print_exc()
+        return "failed"
+    finally:
+        if sink is not None:
+            sink.close()
+
+
+def _worker(run_id: str, runs: str, max_running: int) -> int:
+    store = RunStore(runs)
+    while not store.claim(run_id, os.getpid(), max_running):
+        run = store.get(run_id)
+        if run.status != "queued":
+            return 0  # deleted or reaped while waiting
+        if run.stop_requested:
+            store.finish(run_id, "stopped", error="stopped before it started")
+            return 0
+        store.heartbeat(run_id)
+        time.sleep(QUEUE_POLL)
+    execute(store, run_id)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m lenet_core.runner",
+                                description="Worker process for one queued run (internal).")
+    p.add_argument("run_id")
+    p.add_argument("--runs", required=True, help="the run store folder")
+    p.add_argument("--max-running", type=int, default=1)
+    a = p.parse_args(argv)
+    return _worker(a.run_id, a.runs, a.max_running)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

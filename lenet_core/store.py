@@ -1,0 +1,289 @@
+"""The run store: every run, its curves and its checkpoint, in one SQLite file (WAL) on disk.
+
+One process writes a run (its trainer); any number read at once (pages, CLI, tests). A run
+whose process has died is marked `interrupted` by whoever next reads it, metrics intact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sqlite3
+import time
+import uuid
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import TrainConfig
+
+STATUSES = ("queued", "running", "finished", "stopped", "diverged", "failed", "interrupted")
+ACTIVE = ("queued", "running")
+HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a live pid is not trusted
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    status TEXT NOT NULL,
+    config TEXT NOT NULL,          -- TrainConfig as JSON
+    device TEXT,
+    pid INTEGER,                   -- the process training it, while active
+    heartbeat REAL,                -- last sign of life from that process
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    progress TEXT,                 -- JSON: epoch, batch, num_batches, step, total_steps, ...
+    train_loss REAL, train_acc REAL, test_acc REAL,
+    examples_per_sec REAL, train_time REAL, wall_time REAL,
+    diverged_step INTEGER,
+    error TEXT,
+    data_source TEXT
+);
+CREATE TABLE IF NOT EXISTS metrics (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    x REAL NOT NULL,               -- epoch + fraction of the epoch, as the book's animator
+    step INTEGER NOT NULL,
+    train_loss REAL, train_acc REAL, test_acc REAL
+);
+CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
+"""
+
+METRIC_COLUMNS = ("x", "step", "train_loss", "train_acc", "test_acc")
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    name: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    status: str
+    config: TrainConfig
+    device: str | None
+    pid: int | None
+    heartbeat: float | None
+    stop_requested: bool
+    progress: dict[str, Any]
+    train_loss: float | None
+    train_acc: float | None
+    test_acc: float | None
+    examples_per_sec: float | None
+    train_time: float | None
+    wall_time: float | None
+    diverged_step: int | None
+    error: str | None
+    data_source: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get("LENET_RUNS", "runs"))
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (exited, not yet reaped by its parent) is not alive for our purposes.
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+class RunStore:
+    def __init__(self, root: Path | str | None = None):
+        self.root = Path(root) if root is not None else runs_root()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.root / "runs.db"
+        with closing(self._connect()) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        # A fresh connection per call: safe across threads and processes, and cheap in SQLite.
+        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout=30000")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    def _write(self, sql: str, args: tuple = ()) -> None:
+        with closing(self._connect()) as db:
+            db.execute(sql, args)
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def create(self, config: TrainConfig, name: str | None = None) -> str:
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
+        name = name or f"{config.dataset} {config.activation}/{config.pooling} " \
+                       f"{config.optimizer} lr={config.lr:g}"
+        self._write("INSERT INTO runs (id, name, created_at, status, config) VALUES (?,?,?,?,?)",
+                    (run_id, name, time.time(), "queued", config.to_json()))
+        return run_id
+
+    def claim(self, run_id: str, pid: int, max_running: int | None = 1) -> bool:
+        """Move a queued run to running if it is first in the queue and a slot is free.
+
+        max_running=None starts it at once (a foreground CLI run does not wait in line)."""
+        with closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._reap(db)
+                running = db.execute(
+                    "SELECT COUNT(*) FROM runs WHERE status='running'").fetchone()[0]
+                first = db.execute("SELECT id FROM runs WHERE status='queued' "
+                                   "ORDER BY created_at, id LIMIT 1").fetchone()
+                status = db.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
+                if max_running is None:
+                    ok = status is not None and status["status"] == "queued"
+                else:
+                    ok = (running < max_running and first is not None
+                          and first["id"] == run_id)
+                if ok:
+                    now = time.time()
+                    db.execute("UPDATE runs SET status='running', pid=?, started_at=?, "
+                               "heartbeat=? WHERE id=?", (pid, now, now, run_id))
+                db.execute("COMMIT")
+                return ok
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def set_pid(self, run_id: str, pid: int) -> None:
+        self._write("UPDATE runs SET pid=?, heartbeat=? WHERE id=?", (pid, time.time(), run_id))
+
+    def heartbeat(self, run_id: str, progress: dict[str, Any] | None = None,
+                  device: str | None = None) -> None:
+        self._write("UPDATE runs SET heartbeat=?, progress=COALESCE(?, progress), "
+                    "device=COALESCE(?, device) WHERE id=?",
+                    (time.time(), json.dumps(progress) if progress else None, device, run_id))
+
+    def add_point(self, run_id: str, x: float, step: int, train_loss: float | None = None,
+                  train_acc: float | None = None, test_acc: float | None = None) -> None:
+        self._write("INSERT INTO metrics (run_id, x, step, train_loss, train_acc, test_acc) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (run_id, x, step, _finite(train_loss), train_acc, test_acc))
+
+    def finish(self, run_id: str, status: str, *, error: str | None = None,
+               **final: Any) -> None:
+        assert status in STATUSES and status not in ACTIVE, status
+        cols = ("train_loss", "train_acc", "test_acc", "examples_per_sec", "train_time",
+                "wall_time", "diverged_step", "device", "data_source")
+        unknown = set(final) - set(cols)
+        assert not unknown, unknown
+        sets = ", ".join(f"{c}=COALESCE(?, {c})" for c in cols)
+        self._write(f"UPDATE runs SET status=?, finished_at=?, error=?, pid=NULL, {sets} "
+                    "WHERE id=?",
+                    (status, time.time(), error, *(_finite(final.get(c)) for c in cols), run_id))
+
+    def request_stop(self, run_id: str) -> None:
+        self._write("UPDATE runs SET stop_requested=1 WHERE id=?", (run_id,))
+
+    def stop_requested(self, run_id: str) -> bool:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT stop_requested FROM runs WHERE id=?", (run_id,)).fetchone()
+        return bool(row and row[0])
+
+    def delete(self, run_id: str) -> None:
+        run = self.get(run_id)
+        if run.active:
+            raise RuntimeError(f"run {run_id} is {run.status}; stop it before deleting it")
+        self._write("DELETE FROM runs WHERE id=?", (run_id,))
+        self.checkpoint_path(run_id).unlink(missing_ok=True)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _reap(self, db: sqlite3.Connection) -> None:
+        """Active runs whose process is gone become interrupted; their metrics stay."""
+        now = time.time()
+        for row in db.execute("SELECT id, pid, heartbeat FROM runs "
+                              "WHERE status IN ('queued','running')").fetchall():
+            stale = row["heartbeat"] is not None and now - row["heartbeat"] > HEARTBEAT_TIMEOUT
+            if row["pid"] is not None and (not _pid_alive(row["pid"]) or stale):
+                db.execute("UPDATE runs SET status='interrupted', finished_at=?, pid=NULL, "
+                           "error=COALESCE(error, 'the training process ended unexpectedly') "
+                           "WHERE id=? AND status IN ('queued','running')", (now, row["id"]))
+
+    def get(self, run_id: str) -> Run:
+        with closing(self._connect()) as db:
+            self._reap(db)
+            row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no run with id {run_id!r}")
+        return _to_run(row)
+
+    def list(self, status: str | None = None) -> list[Run]:
+        with closing(self._connect()) as db:
+            self._reap(db)
+            if status:
+                rows = db.execute("SELECT * FROM runs WHERE status=? ORDER BY created_at DESC",
+                                  (status,)).fetchall()
+            else:
+                rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC").fetchall()
+        return [_to_run(r) for r in rows]
+
+    def metrics(self, run_id: str) -> list[dict[str, Any]]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT x, step, train_loss, train_acc, test_acc FROM metrics "
+                              "WHERE run_id=? ORDER BY step, rowid", (run_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    def metrics_csv(self, run_id: str) -> str:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(("epoch",) + METRIC_COLUMNS[1:])
+        for m in self.metrics(run_id):
+            w.writerow(["" if m[c] is None else m[c] for c in METRIC_COLUMNS])
+        return out.getvalue()
+
+    # --- checkpoints --------------------------------------------------------------------
+
+    def checkpoint_path(self, run_id: str) -> Path:
+        return self.root / f"{run_id}.pt"
+
+    def save_checkpoint(self, run_id: str, config: TrainConfig, model: torch.nn.Module,
+                        class_names: tuple[str, ...]) -> Path:
+        path = self.checkpoint_path(run_id)
+        save_checkpoint(path, config, model, class_names)
+        return path
+
+
+def save_checkpoint(path: Path, config: TrainConfig, model: torch.nn.Module,
+                    class_names: tuple[str, ...]) -> None:
+    """Self-describing: config, weights (CPU, contiguous) and class names; weights_only-safe."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    tmp = path.with_suffix(".tmp")
+    torch.save({"format": "lenet-lab/1", "config": config.to_dict(), "state_dict": state,
+                "class_names": list(class_names)}, tmp)
+    tmp.replace(path)  # a crash mid-write never leaves a half checkpoint behind
+
+
+def _finite(v: Any) -> Any:
+    return None if isinstance(v, float) and v != v else v
+
+
+def _to_run(row: sqlite3.Row) -> Run:
+    d = dict(row)
+    d["config"] = TrainConfig.from_dict(json.loads(d["config"]))
+    d["progress"] = json.loads(d["progress"]) if d["progress"] else {}
+    d["stop_requested"] = bool(d["stop_requested"])
+    return Run(**d)

@@ -1,0 +1,82 @@
+"""The training engine: curve points, determinism, stop, divergence."""
+
+import math
+
+from lenet_core import engine
+from lenet_core.config import D2L, MODERN, TrainConfig
+
+SMALL = D2L.replace(epochs=2, max_train_examples=2560, batch_size=256)
+
+
+def _run(config, dataset, **kw):
+    events = []
+    result = engine.train(config, dataset=dataset, on_event=events.append, **kw)
+    return result, events
+
+
+def test_five_points_per_epoch_and_a_test_accuracy(fashion):
+    result, events = _run(SMALL, fashion)
+    assert result.status == "finished"
+    train_points = [p for p in result.points if p.test_acc is None]
+    test_points = [p for p in result.points if p.test_acc is not None]
+    # 10 batches per epoch -> a point every 2 batches, as the seed's animator.
+    assert [round(p.x, 2) for p in train_points] == [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0]
+    assert [p.x for p in test_points] == [1.0, 2.0]
+    assert all(0 <= p.train_acc <= 1 and p.train_loss > 0 for p in train_points)
+    assert result.examples_per_sec > 0 and result.wall_time >= result.train_time > 0
+    assert events[0].kind == "start" and events[-1].kind == "end"
+    assert sum(e.kind == "batch" for e in events) == 20
+
+
+def test_same_seed_same_numbers(fashion):
+    a, _ = _run(SMALL, fashion)
+    b, _ = _run(SMALL, fashion)
+    assert a.points == b.points
+    c, _ = _run(SMALL.replace(seed=1), fashion)
+    assert c.points != a.points
+
+
+def test_stop_takes_effect_within_one_batch(fashion):
+    seen = []
+
+    def on_event(e):
+        if e.kind == "batch":
+            seen.append(e.step)
+
+    result = engine.train(SMALL, dataset=fashion, on_event=on_event,
+                          should_stop=lambda: len(seen) >= 3)
+    assert result.status == "stopped"
+    assert seen == [1, 2, 3]  # no batch ran after the request was seen
+
+
+def test_relu_at_lr_09_diverges_in_the_first_epoch(fashion):
+    # The seed's Q&A: four sigmoids -> ReLU, and the model does not converge at lr 0.9.
+    result, _ = _run(D2L.replace(activation="relu", epochs=1), fashion)
+    assert result.status == "diverged"
+    steps_per_epoch = math.ceil(60_000 / 256)
+    assert 1 <= result.diverged_step <= steps_per_epoch
+    assert math.isnan(result.train_loss)
+
+
+def test_relu_at_lr_01_trains(fashion):
+    # ... and the Q&A's fix, lr 0.1, does converge.
+    cfg = D2L.replace(activation="relu", lr=0.1, epochs=1)
+    result, _ = _run(cfg, fashion)
+    assert result.status == "finished"
+    assert result.test_acc > 0.6
+
+
+def test_every_optimizer_and_arch_trains(mnist):
+    # Better than chance (10 %) by far after 32 steps: each one learns.
+    for cfg in (MODERN.replace(optimizer="momentum", lr=0.1), MODERN, TrainConfig(
+            dataset="mnist", arch="mlp", activation="relu", optimizer="adam", lr=1e-3)):
+        result, _ = _run(cfg.replace(epochs=1, max_train_examples=4096), mnist)
+        assert result.status == "finished" and result.test_acc > 0.5, cfg
+
+
+def test_evaluate_restores_training_mode(mnist):
+    net = engine.prepare_model(MODERN, engine.resolve("cpu"))
+    x = engine.to_input(mnist.test_x[:100], engine.resolve("cpu"), "mnist")
+    net.train()
+    acc = engine.evaluate(net, x, mnist.test_y[:100])
+    assert net.training and 0 <= acc <= 1
