@@ -45,6 +45,7 @@ class Event:
     step: int
     total_steps: int
     examples_per_sec: float  # over the training time so far
+    train_time: float  # seconds spent training so far (evaluation excluded)
     elapsed: float  # wall seconds since the start
     point: Point | None = None
 
@@ -141,8 +142,9 @@ def train(
         return done_time + time.perf_counter() - epoch_t0
 
     def event(kind: str, epoch: int, batch: int, point: Point | None = None) -> Event:
+        t = train_time()
         return Event(kind, epoch, batch, num_batches, step, total_steps,
-                     seen / train_time(), time.perf_counter() - t_start, point)
+                     seen / t, t, time.perf_counter() - t_start, point)
 
     emit(event("start", 0, 0))
     net.train()

@@ -1,0 +1,227 @@
+"""`python -m lenet_core bench`: every speed figure side by side, in one process, on this machine.
+
+1. the seed's loop (torchvision dataset + ToTensor + DataLoader) against the engine;
+2. seconds of training until the fastest presets reach 90 % Fashion-MNIST / 99 % MNIST;
+3. draw-to-prediction latency for one 280x280 canvas;
+4. a run through the dashboard's background runner against the same run in the foreground,
+   with and without a page polling it;
+5. peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import data, engine, inference
+from .config import D2L, PRESETS, TrainConfig
+from .device import describe, resolve
+from .model import build_lenet
+
+GOALS = {
+    "engine_speedup": 3.0,  # x the seed loop's examples/s
+    "epoch_speedup": 3.0,  # x shorter epoch + evaluation
+    "fashion_90_seconds": 20.0,
+    "mnist_99_seconds": 30.0,
+    "draw_latency_ms": 10.0,
+    "runner_vs_cli": 0.90,
+}
+
+
+def seed_loop(n_examples: int, batch_size: int = 256) -> dict:
+    """The seed's train_ch6, fixed: torchvision FashionMNIST + ToTensor through a DataLoader,
+    Xavier init, SGD lr 0.9, timing the steps as its Timer did; then its test evaluation."""
+    import torchvision
+    from torchvision import transforms
+
+    root = str(data.data_root())
+    data.load("fashion-mnist")  # make sure the raw files are in the data folder
+    tf = transforms.ToTensor()
+    train_set = torchvision.datasets.FashionMNIST(root, train=True, transform=tf, download=False)
+    test_set = torchvision.datasets.FashionMNIST(root, train=False, transform=tf, download=False)
+    train_set = torch.utils.data.Subset(train_set, range(n_examples))
+    train_iter = torch.utils.data.DataLoader(train_set, batch_size, shuffle=True, num_workers=0)
+    test_iter = torch.utils.data.DataLoader(test_set, batch_size, shuffle=False, num_workers=0)
+
+    torch.manual_seed(0)
+    net = build_lenet(D2L)  # the same layers as the seed's nn.Sequential (Xavier-initialised)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.9)
+    loss = nn.CrossEntropyLoss()
+    t_wall = time.perf_counter()
+    step_time, seen = 0.0, 0
+    net.train()
+    for X, y in train_iter:
+        t0 = time.perf_counter()
+        optimizer.zero_grad()
+        y_hat = net(X)
+        l = loss(y_hat, y)  # noqa: E741 (the seed's name)
+        l.backward()
+        optimizer.step()
+        _ = float(l) * X.shape[0], float((y_hat.argmax(1) == y).sum())  # the seed's Accumulator
+        step_time += time.perf_counter() - t0
+        seen += X.shape[0]
+    net.eval()
+    correct = 0
+    with torch.no_grad():
+        for X, y in test_iter:
+            correct += int((net(X).argmax(1) == y).sum())
+    wall = time.perf_counter() - t_wall
+    return {"examples_per_sec": seen / step_time, "epoch_plus_eval_s": wall,
+            "test_acc": correct / len(test_set)}
+
+
+def engine_loop(n_examples: int, batch_size: int = 256) -> dict:
+    ds = data.load("fashion-mnist")
+    cfg = D2L.replace(epochs=1, batch_size=batch_size, max_train_examples=n_examples, device="cpu")
+    engine.train(cfg.replace(max_train_examples=min(n_examples, 4 * batch_size)), dataset=ds)  # warm
+    r = engine.train(cfg, dataset=ds)
+    return {"examples_per_sec": r.examples_per_sec, "epoch_plus_eval_s": r.wall_time,
+            "test_acc": r.test_acc}
+
+
+def time_to_accuracy(config: TrainConfig, target: float, max_epochs: int = 40) -> dict:
+    """Training seconds (evaluation excluded) until a test accuracy >= target."""
+    reached: dict = {}
+
+    def on_event(e: engine.Event) -> None:
+        p = e.point
+        if p is not None and p.test_acc is not None and p.test_acc >= target and not reached:
+            reached.update(epoch=e.epoch + 1, test_acc=p.test_acc,
+                           seconds=e.train_time)
+
+    ds = data.load(config.dataset)
+    r = engine.train(config.replace(epochs=max_epochs), dataset=ds, on_event=on_event,
+                     should_stop=lambda: bool(reached))
+    return {"preset": _preset_name(config), "target": target,
+            "seconds": reached.get("seconds"), "epochs": reached.get("epoch"),
+            "test_acc": reached.get("test_acc", r.test_acc)}
+
+
+def _preset_name(config: TrainConfig) -> str:
+    return next((k for k, v in PRESETS.items() if v == config), "custom")
+
+
+def draw_latency(repeats: int = 50) -> dict:
+    model = inference.default_model()
+    canvas = np.zeros((280, 280, 4), np.uint8)
+    canvas[60:220, 130:150] = 255  # a "1"
+    inference.classify_canvas(model, canvas)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        inference.classify_canvas(model, canvas)
+        times.append((time.perf_counter() - t0) * 1000)
+    return {"median_ms": statistics.median(times), "p95_ms": sorted(times)[int(0.95 * repeats) - 1]}
+
+
+def runner_vs_cli(n_examples: int) -> dict:
+    """The same run three ways: in this process (as `train` does), through the background
+    runner, and through the runner while a thread polls it as a live page does every second."""
+    from . import runner
+    from .store import RunStore
+
+    cfg = D2L.replace(epochs=2, max_train_examples=n_examples, device="cpu")
+    out = {"cli_examples_per_sec": engine.train(cfg).examples_per_sec}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = RunStore(Path(tmp))
+        for key, poll in (("runner_examples_per_sec", False), ("runner_polled_examples_per_sec", True)):
+            run_id = runner.start(cfg, store=store)
+            done = threading.Event()
+
+            def page(run_id=run_id, done=done):
+                while not done.wait(1.0):  # a live page's fragment: run + curves, every second
+                    store.get(run_id)
+                    store.metrics(run_id)
+
+            if poll:
+                threading.Thread(target=page, daemon=True).start()
+            runner._children[run_id].wait()
+            done.set()
+            out[key] = store.get(run_id).examples_per_sec
+    out["runner_vs_cli"] = out["runner_examples_per_sec"] / out["cli_examples_per_sec"]
+    out["polled_vs_cli"] = out["runner_polled_examples_per_sec"] / out["cli_examples_per_sec"]
+    return out
+
+
+def peak_memory_mb() -> dict:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"this_process_mb": own, "largest_child_mb": children}
+
+
+def collect(quick: bool = False) -> dict:
+    n = 15_360 if quick else 60_000
+    seed = seed_loop(n)
+    eng = engine_loop(n)
+    fastest_fashion = PRESETS["fast-fashion"] if "fast-fashion" in PRESETS else PRESETS["modern"]
+    fastest_mnist = PRESETS["fast-mnist"] if "fast-mnist" in PRESETS else PRESETS["modern"]
+    if quick:
+        tta = {"fashion_90": time_to_accuracy(fastest_fashion.replace(dataset="fashion-mnist"),
+                                              0.80, 1),
+               "mnist_99": time_to_accuracy(fastest_mnist.replace(dataset="mnist"), 0.95, 1)}
+    else:
+        tta = {"fashion_90": time_to_accuracy(fastest_fashion.replace(dataset="fashion-mnist"), 0.90),
+               "mnist_99": time_to_accuracy(fastest_mnist.replace(dataset="mnist"), 0.99)}
+    report = {
+        "machine": {"cpu": platform.processor() or platform.machine(),
+                    "device": describe(resolve("auto")), "torch": torch.__version__,
+                    "threads": torch.get_num_threads(), "quick": quick},
+        "throughput": {"examples": n, "batch_size": 256, "seed_loop": seed, "engine": eng,
+                       "speedup": eng["examples_per_sec"] / seed["examples_per_sec"],
+                       "epoch_speedup": seed["epoch_plus_eval_s"] / eng["epoch_plus_eval_s"]},
+        "time_to_accuracy": tta,
+        "draw_latency": draw_latency(),
+        "runner": runner_vs_cli(n // 4 if quick else 15_360),
+        "memory": peak_memory_mb(),
+    }
+    report["goals"] = _goals(report, quick)
+    return report
+
+
+def _goals(r: dict, quick: bool) -> dict:
+    tta = r["time_to_accuracy"]
+    figures = {
+        "engine_speedup": r["throughput"]["speedup"],
+        "epoch_speedup": r["throughput"]["epoch_speedup"],
+        "fashion_90_seconds": tta["fashion_90"]["seconds"],
+        "mnist_99_seconds": tta["mnist_99"]["seconds"],
+        "draw_latency_ms": r["draw_latency"]["median_ms"],
+        "runner_vs_cli": min(r["runner"]["runner_vs_cli"], r["runner"]["polled_vs_cli"]),
+    }
+    out = {}
+    for k, v in figures.items():
+        lower_is_better = k.endswith(("seconds", "_ms"))
+        met = v is not None and (v <= GOALS[k] if lower_is_better else v >= GOALS[k])
+        out[k] = {"value": v, "goal": ("<= " if lower_is_better else ">= ") + str(GOALS[k]),
+                  "met": met if not quick else None}
+    return out
+
+
+def run_bench(json_out: bool = False, quick: bool = False) -> int:
+    report = collect(quick)
+    if json_out:
+        print(json.dumps(report, indent=2))
+        return 0
+    t = report["throughput"]
+    print(f"machine: {report['machine']}")
+    print(f"seed loop : {t['seed_loop']['examples_per_sec']:9,.0f} ex/s, "
+          f"epoch+eval {t['seed_loop']['epoch_plus_eval_s']:.2f} s")
+    print(f"engine    : {t['engine']['examples_per_sec']:9,.0f} ex/s, "
+          f"epoch+eval {t['engine']['epoch_plus_eval_s']:.2f} s")
+    for k, g in report["goals"].items():
+        v = g["value"]
+        shown = "not reached" if v is None else f"{v:.3g}"
+        mark = {True: "met", False: "MISSED", None: "(quick run)"}[g["met"]]
+        print(f"{k:<20} {shown:>12}  goal {g['goal']:<8} {mark}")
+    print(f"memory: {report['memory']}")
+    return 0

@@ -1,0 +1,90 @@
+"""The CLI as a user runs it: `python -m lenet_core ...` in a fresh process."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .test_model import SEED_SHAPES
+
+
+def cli(*args, env=None, check=True):
+    proc = subprocess.run([sys.executable, "-m", "lenet_core", *args], capture_output=True,
+                          text=True, env=env, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def test_summary_json_matches_the_seed():
+    rows = json.loads(cli("summary", "--json").stdout)
+    assert [(r["type"], r["output_shape"]) for r in rows] == SEED_SHAPES
+    assert sum(r["params"] for r in rows) == 61_706
+    assert set(rows[0]) == {"layer", "type", "output_shape", "params"}
+
+
+@pytest.mark.parametrize("args", [
+    ["summary", "--lr", "-1"],
+    ["summary", "--activation", "swish"],
+    ["train", "--epochs", "0"],
+    ["train", "--bogus"],
+    ["predict", "--checkpoint", "/nonexistent.pt", "x.png"],
+    ["frobnicate"],
+    [],
+])
+def test_bad_usage_is_one_line_and_exit_2(args):
+    proc = cli(*args, check=False)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr and proc.stderr.startswith("lenet_core: error:")
+
+
+def test_help_everywhere():
+    for cmd in ([], ["summary"], ["train"], ["runs"], ["data"], ["predict"], ["bench"]):
+        assert cli(*cmd, "--help").stdout.startswith("usage:")
+
+
+def test_data_shows_both_datasets_ready():
+    out = cli("data").stdout
+    assert "mnist" in out and "fashion-mnist" in out
+    assert out.count("ready") == 2
+
+
+def test_train_modern_reaches_97_percent_on_mnist_in_one_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
+    proc = cli("train", "--preset", "modern", "--dataset", "mnist", "--epochs", "1", "--json")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["status"] == "finished"
+    assert result["test_acc"] >= 0.97
+    assert result["examples_per_sec"] > 0 and result["device"].startswith("cpu")
+    assert set(result) >= {"run_id", "status", "train_loss", "train_acc", "test_acc",
+                           "examples_per_sec", "device"}
+
+    listed = json.loads(cli("runs", "--json").stdout)
+    assert [r["id"] for r in listed] == [result["run_id"]]
+
+    # predict with that run on a real MNIST digit saved as a PNG (dark on light, as on paper).
+    from lenet_core import data
+    ds = data.load("mnist")
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"digit{i}.png"
+        Image.fromarray(255 - ds.test_x[i].numpy()).resize((112, 112)).save(p)
+        paths.append(str(p))
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full((50, 50), 255, np.uint8)).save(blank)
+    out = cli("predict", "--run", result["run_id"], *paths, str(blank)).stdout.splitlines()
+    assert [line.split(": ")[1].split(" ")[0] for line in out[:3]] == ["7", "2", "1"]
+    assert out[3].endswith("nothing drawn")
+
+
+def test_relu_at_lr_09_reports_divergence(tmp_path, monkeypatch):
+    monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
+    proc = cli("train", "--activation", "relu", "--lr", "0.9", "--epochs", "1", "--json",
+               check=False)
+    assert proc.returncode == 1
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["status"] == "diverged" and result["diverged_step"] >= 1
