@@ -19,6 +19,7 @@ from .config import (
     POOLINGS,
     PRESET_HELP,
     PRESETS,
+    SCHEDULES,
     ConfigError,
     TrainConfig,
     preset,
@@ -48,6 +49,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
                    help="hidden layer widths (book: 120 84)")
     g.add_argument("--optimizer", choices=OPTIMIZERS)
     g.add_argument("--lr", type=float)
+    g.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
     g.add_argument("--epochs", type=int)
     g.add_argument("--batch-size", type=int)
     g.add_argument("--init", choices=INITS)
@@ -60,7 +62,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
 def config_from_args(a: argparse.Namespace) -> TrainConfig:
     fields = {"dataset": a.dataset, "arch": a.arch, "activation": a.activation,
               "pooling": a.pooling, "conv_channels": a.channels, "hidden": a.hidden,
-              "optimizer": a.optimizer, "lr": a.lr, "epochs": a.epochs,
+              "optimizer": a.optimizer, "lr": a.lr, "schedule": a.schedule, "epochs": a.epochs,
               "batch_size": a.batch_size, "init": a.init, "seed": a.seed, "device": a.device,
               "max_train_examples": a.max_train_examples}
     return preset(a.preset).replace(**{k: v for k, v in fields.items() if v is not None})

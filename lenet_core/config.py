@@ -12,6 +12,7 @@ ARCHS = ("lenet", "mlp")
 ACTIVATIONS = ("sigmoid", "relu", "tanh", "gelu")
 POOLINGS = ("avg", "max")
 OPTIMIZERS = ("sgd", "momentum", "adam")
+SCHEDULES = ("constant", "onecycle")
 INITS = ("xavier", "default")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -34,7 +35,8 @@ class TrainConfig:
     conv_channels: tuple[int, int] = (6, 16)  # output channels of conv1 and conv2
     hidden: tuple[int, int] = (120, 84)  # widths of the two hidden fully-connected layers
     optimizer: str = "sgd"  # "sgd", "momentum" (SGD, momentum 0.9) or "adam"
-    lr: float = 0.9  # learning rate
+    lr: float = 0.9  # learning rate (the peak rate under "onecycle")
+    schedule: str = "constant"  # "constant" (the book) or "onecycle" (warm up, then anneal)
     epochs: int = 10  # passes over the training set
     batch_size: int = 256  # examples per optimizer step
     init: str = "xavier"  # "xavier" (uniform, as in the seed) or "default" (PyTorch's)
@@ -54,6 +56,7 @@ class TrainConfig:
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("pooling", self.pooling, POOLINGS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("schedule", self.schedule, SCHEDULES)
         _choice("init", self.init, INITS)
         _choice("device", self.device, DEVICES)
         _widths("conv_channels", self.conv_channels, 256)

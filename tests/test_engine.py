@@ -80,3 +80,16 @@ def test_evaluate_restores_training_mode(mnist):
     net.train()
     acc = engine.evaluate(net, x, mnist.test_y[:100])
     assert net.training and 0 <= acc <= 1
+
+
+def test_compiled_training_matches_eager(fashion):
+    # torch.compile only reorders float sums: the curves agree to float32 rounding.
+    cfg = SMALL.replace(max_train_examples=1000)  # 3 full batches and a 232-example remainder
+    eager, _ = _run(cfg, fashion, compile=False)
+    compiled, _ = _run(cfg, fashion, compile=True)
+    assert compiled.compiled and not eager.compiled
+    for a, b in zip(eager.points, compiled.points, strict=True):
+        assert a.x == b.x
+        if a.train_loss is not None:
+            assert abs(a.train_loss - b.train_loss) < 1e-4
+    assert abs(eager.test_acc - compiled.test_acc) < 0.01
