@@ -1,0 +1,382 @@
+"""What the dashboard shows, computed without Streamlit: Plotly figures, tables, labels.
+
+The pages (`pages/*.py`) only lay these out. Everything here takes plain lenet_core values
+(metrics dicts, `Run`s, `TrainConfig`s, tensors) and returns figures, rows or strings, so it is
+testable as ordinary Python. It never imports streamlit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from . import device as device_mod
+from .config import ConfigError, TrainConfig
+from .inference import Activation
+from .model import summary
+from .store import Run
+
+# The seed's animator: legend, order and line styles ('-', 'm--', 'g-.') of train_ch6's plot.
+METRICS = {"train_loss": "train loss", "train_acc": "train acc", "test_acc": "test acc"}
+METRIC_STYLE = {
+    "train_loss": dict(color="#3B5BDB", dash="solid"),
+    "train_acc": dict(color="#C2255C", dash="dash"),
+    "test_acc": dict(color="#2B8A3E", dash="dashdot"),
+}
+# One colour per run when runs are overlaid; distinct in hue and lightness.
+RUN_COLORS = ("#3B5BDB", "#E8590C", "#2B8A3E", "#C2255C", "#7048E8", "#F08C00", "#0C8599",
+              "#495057")
+STATUS_COLORS = {"queued": "gray", "running": "blue", "finished": "green", "stopped": "orange",
+                 "diverged": "red", "failed": "red", "interrupted": "orange"}
+MAX_POINTS = 400  # per curve and redraw: every redraw ships the whole figure to the browser
+DIVERGED_HINT = ("The loss stopped being a number: the learning rate is too high for this "
+                 "model. Lower the learning rate (the seed's Q&A: ReLU diverges at lr 0.9 "
+                 "and trains at lr 0.1, the `relu-qa` preset).")
+FIXED_RANGE_EPOCHS = 20  # up to this many epochs, the x axis spans the whole run from the start
+TRAIN_SIZE = 60_000  # training examples in MNIST and Fashion-MNIST alike
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+def duration(seconds: float | None) -> str:
+    """12.3 -> "12 s", 83 -> "1:23", 4000 -> "1:06:40"; None -> "–"."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def percent(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1%}"
+
+
+def number(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def short_label(run: Run) -> str:
+    """A run's name plus the tail of its id: names repeat, ids do not."""
+    return f"{run.name} #{run.id[-4:]}"
+
+
+def run_option_label(run: Run, *, status: bool = True) -> str:
+    return f"{run.name} · {run.status} · {run.id}" if status else f"{run.name} · {run.id}"
+
+
+def format_value(v: Any) -> str:
+    if v is None:
+        return "all"
+    if isinstance(v, tuple):
+        return ", ".join(str(x) for x in v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+# --- the config form ------------------------------------------------------------------------
+
+CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
+
+
+def build_config(values: dict[str, Any]) -> tuple[TrainConfig | None, dict[str, str]]:
+    """The form's values -> (config, {}) or (None, {field: message}) with every bad field.
+
+    TrainConfig stops at its first bad field; trying each value alone on a valid base names all
+    of them, so each widget can carry its own message."""
+    errors: dict[str, str] = {}
+    base = TrainConfig()
+    for name in CONFIG_FIELDS:
+        try:
+            base.replace(**{name: values[name]})
+        except ConfigError as e:
+            errors[e.field] = e.message
+        except (TypeError, ValueError) as e:  # e.g. a width left empty
+            errors[name] = str(e)
+    if "device" not in errors:
+        try:
+            device_mod.resolve(values["device"])
+        except ConfigError as e:
+            errors["device"] = e.message
+    if errors:
+        return None, errors
+    try:
+        return TrainConfig(**values), {}
+    except ConfigError as e:
+        return None, {e.field: e.message}
+
+
+# --- progress -------------------------------------------------------------------------------
+
+def progress(run: Run) -> tuple[float, str]:
+    """(fraction done, "Epoch 2/10 · batch 37/235 · 12,345 examples/s · ETA 0:42 · cpu")."""
+    p = run.progress
+    total = p.get("total_steps") or 0
+    frac = min(1.0, p.get("step", 0) / total) if total else 0.0
+    if run.status == "queued":
+        return 0.0, "Queued: starts when the run ahead of it ends"
+    if not p:
+        return 0.0, "Starting: loading the data and building the model…"
+    parts = [f"Epoch {p['epoch'] + 1}/{run.config.epochs}",
+             f"batch {p['batch']}/{p['num_batches']}",
+             f"{p['examples_per_sec']:,.0f} examples/s",
+             f"ETA {duration(p.get('eta'))}"]
+    if run.device:
+        parts.append(run.device)
+    return frac, " · ".join(parts)
+
+
+def num_batches(config: TrainConfig) -> int:
+    n = min(TRAIN_SIZE, config.max_train_examples or TRAIN_SIZE)
+    return math.ceil(n / config.batch_size)
+
+
+def diverged_x(run: Run) -> float | None:
+    """Where a diverged run blew up, in epochs (the curves' x)."""
+    if run.diverged_step is None:
+        return None
+    return run.diverged_step / (run.progress.get("num_batches") or num_batches(run.config))
+
+
+# --- curves ---------------------------------------------------------------------------------
+
+def downsample(seq: Sequence, max_points: int = MAX_POINTS) -> list:
+    """At most max_points evenly spaced items, always keeping the first and the last."""
+    n = len(seq)
+    if n <= max_points:
+        return list(seq)
+    idx = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+    return [seq[i] for i in idx]
+
+
+def curve(points: Iterable[dict[str, Any]], key: str,
+          max_points: int = MAX_POINTS) -> tuple[list[float], list[float]]:
+    """(x, y) of one metric, points without it skipped, downsampled."""
+    xy = downsample([(p["x"], p[key]) for p in points if p.get(key) is not None], max_points)
+    return [x for x, _ in xy], [y for _, y in xy]
+
+
+def _layout(fig: go.Figure, *, height: int, uirevision: str | None, title: str | None = None,
+            legend: bool = True) -> go.Figure:
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+        title=dict(text=title, font=dict(size=14)) if title else None,
+        showlegend=legend, hovermode="x unified",
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        uirevision=uirevision,  # keeps the user's zoom and hidden traces across redraws
+    )
+    return fig
+
+
+def training_figure(points: Sequence[dict[str, Any]], epochs: int, *,
+                    diverged_at: float | None = None, height: int = 380,
+                    uirevision: str | None = None, title: str | None = None,
+                    legend: bool = True) -> go.Figure:
+    """The seed's animator: train loss, train acc and test acc against epoch."""
+    fig = go.Figure()
+    for key, label in METRICS.items():
+        xs, ys = curve(points, key)
+        fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines+markers",
+                                 line=dict(width=2, **METRIC_STYLE[key]), marker=dict(size=5),
+                                 hovertemplate="%{y:.4f}"))
+    # The animator's fixed x range, as long as the points stay readable in it; long runs
+    # follow the data instead.
+    last = max((p["x"] for p in points), default=0.0)
+    span = epochs if epochs <= FIXED_RANGE_EPOCHS else max(1, math.ceil(last))
+    fig.update_xaxes(title_text="epoch", range=[0, span], showgrid=True)
+    fig.update_yaxes(rangemode="tozero", showgrid=True)
+    if diverged_at is not None:
+        fig.add_vline(x=diverged_at, line=dict(color="#E03131", dash="dot", width=2),
+                      annotation_text="diverged", annotation_font_color="#E03131")
+    return _layout(fig, height=height, uirevision=uirevision, title=title, legend=legend)
+
+
+def overlay_figure(runs: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], key: str, *,
+                   height: int = 320) -> go.Figure:
+    """One metric, one line per run: runs are (label, colour, metrics points)."""
+    fig = go.Figure()
+    for label, color, points in runs:
+        xs, ys = curve(points, key)
+        fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines+markers",
+                                 line=dict(width=2, color=color), marker=dict(size=4),
+                                 hovertemplate="%{y:.4f}"))
+    fig.update_xaxes(title_text="epoch", showgrid=True)
+    fig.update_yaxes(showgrid=True, tickformat=".0%" if key.endswith("acc") else None)
+    return _layout(fig, height=height, uirevision=key)
+
+
+# --- tables ---------------------------------------------------------------------------------
+
+def layer_table(config: TrainConfig) -> list[dict[str, Any]]:
+    """The seed's "检查模型" (check the model) printout: layer, output shape, plus parameters."""
+    return [{"Layer": r.layer, "Type": r.type,
+             "Output shape": " × ".join(str(d) for d in r.output_shape),
+             "Parameters": r.params} for r in summary(config)]
+
+
+def config_diff(configs: dict[str, TrainConfig]) -> list[dict[str, Any]]:
+    """One row per hyperparameter, one column per run, and whether the runs disagree on it."""
+    rows = []
+    for name in CONFIG_FIELDS:
+        values = {label: format_value(getattr(c, name)) for label, c in configs.items()}
+        rows.append({"Hyperparameter": name, **values,
+                     "Differs": len(set(values.values())) > 1})
+    return rows
+
+
+FINAL_COLUMNS = ("Test acc", "Train acc", "Train loss", "Examples/s", "Train time (s)")
+
+
+def final_metrics_row(run: Run) -> dict[str, Any]:
+    return {"Run": short_label(run), "Status": run.status, "Dataset": run.config.dataset,
+            "Test acc": run.test_acc, "Train acc": run.train_acc, "Train loss": run.train_loss,
+            "Examples/s": run.examples_per_sec, "Train time (s)": run.train_time,
+            "Epochs": run.config.epochs}
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
+    """Sorted by one column; rows missing the value go last either way."""
+    have = [r for r in rows if r.get(key) is not None]
+    missing = [r for r in rows if r.get(key) is None]
+    return sorted(have, key=lambda r: r[key], reverse=descending) + missing
+
+
+def key_figures_markdown(run: Run) -> str:
+    """The key figures as a two-row Markdown table, for panels too narrow for metrics."""
+    figures = key_figures(run)
+    return ("| " + " | ".join(label for label, _ in figures) + " |\n"
+            + "|" + " ---: |" * len(figures) + "\n"
+            + "| " + " | ".join(f"**{value}**" for _, value in figures) + " |")
+
+
+def key_figures(run: Run) -> list[tuple[str, str]]:
+    return [("Test acc", percent(run.test_acc)), ("Train acc", percent(run.train_acc)),
+            ("Train loss", number(run.train_loss)),
+            ("Examples/s", "–" if run.examples_per_sec is None else f"{run.examples_per_sec:,.0f}"),
+            ("Train time", duration(run.train_time))]
+
+
+# --- images ---------------------------------------------------------------------------------
+
+EMPTY_DIGIT = np.zeros((28, 28), np.float32)  # what the model sees before anything is drawn
+
+
+def upscale(image: np.ndarray | torch.Tensor, factor: int = 8) -> np.ndarray:
+    """A [0, 1] or uint8 image -> uint8, each pixel a crisp factor x factor block."""
+    a = torch.as_tensor(image).float().numpy()
+    if a.max() > 1:
+        a = a / 255
+    return (np.kron(np.clip(a, 0, 1), np.ones((factor, factor))) * 255).astype(np.uint8)
+
+
+def tile(maps: np.ndarray, ncols: int, *, symmetric: bool = False,
+         gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(C, H, W) maps -> one 2-D grid, each map scaled on its own, NaN between maps (drawn as
+    background), plus the map index of every cell (for hover).
+
+    symmetric scales each map to [-1, 1] by its largest |value| (weights: the sign matters);
+    otherwise each map spans [0, 1] (activations: where it fires matters)."""
+    c, h, w = maps.shape
+    nrows = math.ceil(c / ncols)
+    grid = np.full((nrows * (h + gap) - gap, ncols * (w + gap) - gap), np.nan)
+    index = np.full(grid.shape, -1)
+    for k in range(c):
+        m = maps[k].astype(np.float64)
+        if symmetric:
+            peak = np.abs(m).max()
+            m = m / peak if peak > 0 else m
+        else:
+            lo, hi = m.min(), m.max()
+            m = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
+        r, q = divmod(k, ncols)
+        ys, xs = r * (h + gap), q * (w + gap)
+        grid[ys:ys + h, xs:xs + w] = m
+        index[ys:ys + h, xs:xs + w] = k
+    return grid, index
+
+
+def _grid_figure(grid: np.ndarray, index: np.ndarray, *, title: str, colorscale: str,
+                 zmin: float, zmax: float, hover: str, height: int) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=grid, customdata=index, colorscale=colorscale, zmin=zmin,
+                               zmax=zmax, showscale=False, hovertemplate=hover, hoverongaps=False))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0),
+                      title=dict(text=title, font=dict(size=13)),
+                      plot_bgcolor="rgba(0,0,0,0)")
+    return fig
+
+
+def grid_height(grid: np.ndarray, width: int, title_px: int = 30) -> int:
+    """The figure height that shows a grid at `width` pixels wide with square pixels."""
+    return title_px + round(width * grid.shape[0] / grid.shape[1])
+
+
+def feature_map_figure(act: Activation, width: int = 330) -> go.Figure:
+    """A layer's (C, H, W) output as a grid of C images."""
+    maps = act.output.float().numpy()
+    c, h, w = maps.shape
+    grid, index = tile(maps, ncols=math.ceil(math.sqrt(c)))
+    title = f"<b>{act.layer}</b> · {act.type} · {c}×{h}×{w}"
+    return _grid_figure(grid, index, title=title, colorscale="Viridis", zmin=0, zmax=1,
+                        hover="channel %{customdata}<extra></extra>",
+                        height=grid_height(grid, width))
+
+
+def kernel_figure(name: str, weight: torch.Tensor, width: int = 800) -> go.Figure:
+    """A conv layer's (out, in, k, k) kernels: one column per output channel, one row per input."""
+    w = weight.float().numpy()
+    out_c, in_c, k, _ = w.shape
+    grid, index = tile(w.transpose(1, 0, 2, 3).reshape(in_c * out_c, k, k), ncols=out_c,
+                       symmetric=True)
+    out_idx = np.where(index >= 0, index % out_c, -1)
+    in_idx = np.where(index >= 0, index // out_c, -1)
+    return _grid_figure(grid, np.dstack([out_idx, in_idx]), colorscale="RdBu_r", zmin=-1, zmax=1,
+                        title=f"<b>{name}</b> · {out_c} × {in_c} kernels of {k}×{k}",
+                        hover="out %{customdata[0]}, in %{customdata[1]}<extra></extra>",
+                        height=grid_height(grid, width))
+
+
+def dense_figure(acts: Sequence[Activation], height: int = 60) -> go.Figure:
+    """1-D layer outputs (fully connected layers) as one strip each, scaled on its own."""
+    fig = go.Figure()
+    names = []
+    for i, act in enumerate(acts):
+        v = act.output.float().numpy()
+        lo, hi = v.min(), v.max()
+        z = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+        names.append(f"{act.layer} ({act.type}, {len(v)})")
+        fig.add_trace(go.Heatmap(z=[z], y=[names[-1]], x=list(range(len(v))), customdata=[v],
+                                 colorscale="Viridis", zmin=0, zmax=1, showscale=False,
+                                 hovertemplate="unit %{x}: %{customdata:.3f}<extra></extra>",
+                                 yaxis="y" if i == 0 else f"y{i + 1}"))
+    n = len(acts)
+    fig.update_layout(grid=dict(rows=n, columns=1, pattern="independent"),
+                      height=max(1, n) * height + 20, margin=dict(l=0, r=0, t=10, b=0))
+    fig.update_xaxes(visible=False)
+    return fig
+
+
+def probability_figure(probs: Sequence[float], class_names: Sequence[str],
+                       height: int = 300) -> go.Figure:
+    """The 10 class probabilities, the top one in the accent colour."""
+    p = np.asarray(probs, dtype=float)
+    top = int(p.argmax())
+    colors = [RUN_COLORS[0] if i == top else "#ADB5BD" for i in range(len(p))]
+    fig = go.Figure(go.Bar(x=list(class_names), y=p, marker_color=colors,
+                           text=[f"{v:.0%}" if v >= 0.01 else "" for v in p],
+                           textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x}: %{y:.2%}<extra></extra>"))
+    fig.update_yaxes(range=[0, 1.08], tickformat=".0%", showgrid=True)
+    fig.update_xaxes(type="category", tickangle=-30 if max(map(len, class_names)) > 2 else 0)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), showlegend=False)
+    return fig
