@@ -1,6 +1,39 @@
-"""LeNet Lab: the dashboard (placeholder until the pages land)."""
+"""LeNet Lab: the dashboard's entry point. `streamlit run app.py` (or `make run`).
+
+It routes between the four pages and draws the sidebar they share: the device in use and the
+runs that are training or waiting. Training itself happens in background processes
+(lenet_core.runner), so a run outlives page switches and closed tabs.
+"""
 
 import streamlit as st
 
-st.title("LeNet Lab")
-st.write("Train, inspect and play with LeNet-5. Use `python -m lenet_core --help` meanwhile.")
+from lenet_core import views
+from pages.common import device_label, navigation, router_ran, store
+
+SIDEBAR_REFRESH_S = 2.0
+
+st.set_page_config(page_title="LeNet Lab", page_icon=":material/grid_on:", layout="wide")
+
+router_ran()
+page = navigation()
+
+
+@st.fragment(run_every=SIDEBAR_REFRESH_S)
+def active_runs() -> None:
+    runs = [r for r in store().list() if r.active]
+    st.subheader("Active runs", divider="gray")
+    if not runs:
+        st.caption("None. Start one on the Train page.")
+    for run in reversed(runs):  # oldest first: the order the queue runs them in
+        frac, text = views.progress(run)
+        st.markdown(f"**{run.name}**  \n:{views.STATUS_COLORS[run.status]}-badge[{run.status}]")
+        st.progress(frac, text=text.split(" · ETA")[0] if run.status == "running" else None)
+
+
+with st.sidebar:
+    st.markdown("### :material/grid_on: LeNet Lab")
+    st.caption("LeNet-5 on MNIST and Fashion-MNIST: train, look inside, draw, compare.")
+    st.markdown(f":material/memory: **Device:** {device_label()}")
+    active_runs()
+
+page.run()
