@@ -1,0 +1,284 @@
+"""AppTest smoke tests: every page runs without an exception and shows its key widgets.
+
+State is set up through lenet_core (a temporary run store); AppTest runs no JavaScript, so
+live refresh and the canvas are covered by the browser tests in test_e2e.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from lenet_core import data, inference, runner
+from lenet_core.config import MODERN, PRESETS, TrainConfig
+from lenet_core.model import build_lenet
+
+TIMEOUT = 60  # the first run imports torch and loads a dataset
+
+
+def open_page(page: str | None = None) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def labels(widgets) -> list[str]:
+    return [w.label for w in widgets]
+
+
+TWO_EPOCHS = MODERN.replace(epochs=2)
+
+
+def add_run(store, config=TWO_EPOCHS, name="a run", status="finished", acc=0.95,
+            checkpoint=True, diverged_step=None) -> str:
+    """A run as the trainer leaves it: 5 training points and a test point per epoch."""
+    run_id = store.create(config, name)
+    step = 0
+    for epoch in range(config.epochs):
+        for k in range(1, 6):
+            step += 10
+            if diverged_step and step >= diverged_step:
+                store.add_point(run_id, epoch + k / 5, step, math.nan, None)
+                break
+            store.add_point(run_id, epoch + k / 5, step, 2.0 / step, acc * (1 - 1 / step))
+        else:
+            store.add_point(run_id, epoch + 1.0, step, test_acc=acc - 0.01)
+            continue
+        break
+    if checkpoint:
+        store.save_checkpoint(run_id, config, build_lenet(config), data.class_names(config.dataset))
+    store.finish(run_id, status, train_loss=0.1, train_acc=acc, test_acc=acc - 0.01,
+                 examples_per_sec=12_345.0, train_time=7.5, diverged_step=diverged_step,
+                 device="cpu (2 threads)")
+    return run_id
+
+
+# --- app and Train ------------------------------------------------------------------------
+
+def test_home_is_the_train_page_with_the_full_form(store):
+    at = open_page()
+    assert [t.value for t in at.title] == ["Train"]
+    assert labels(at.selectbox) == ["Preset", "Dataset", "Architecture", "Activation", "Pooling",
+                                    "Init", "Optimizer", "Schedule", "Device"]
+    assert labels(at.number_input) == [
+        "Max train examples", "Conv channels C1", "Conv channels C2", "Hidden H1", "Hidden H2",
+        "Seed", "Learning rate", "Epochs", "Batch size"]
+    assert at.selectbox(key="preset").value == next(iter(PRESETS)) == "d2l"  # the seed's recipe
+    assert at.number_input(key="cfg_lr").value == 0.9
+    assert "Start training" in labels(at.button)
+    assert any("No runs yet" in i.value for i in at.info)
+    assert any("Device:" in m.value for m in at.sidebar.markdown)
+    assert any("None. Start one" in c.value for c in at.sidebar.caption)
+
+
+def test_every_config_field_has_a_widget(store):
+    at = open_page()
+    keys = {w.key for kind in (at.selectbox, at.number_input) for w in kind}
+    for field in dataclasses.fields(TrainConfig):
+        assert f"cfg_{field.name}" in keys or f"cfg_{field.name}_0" in keys, field.name
+
+
+def test_a_preset_fills_the_form(store):
+    at = open_page()
+    at.selectbox(key="preset").select("modern").run()
+    assert at.selectbox(key="cfg_optimizer").value == "adam"
+    assert at.selectbox(key="cfg_activation").value == "relu"
+    assert at.number_input(key="cfg_lr").value == pytest.approx(2e-3)
+    assert at.number_input(key="cfg_batch_size").value == 128
+
+
+def _start(at: AppTest) -> AppTest:
+    next(b for b in at.button if b.label == "Start training").click()
+    return at.run()
+
+
+def test_bad_values_get_messages_next_to_their_fields_and_start_nothing(store):
+    at = open_page()
+    at.number_input(key="cfg_epochs").set_value(0)
+    at.number_input(key="cfg_lr").set_value(-1.0)
+    at.number_input(key="cfg_conv_channels_1").set_value(0)
+    at = _start(at)
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("must be a whole number from 1 to 1000") for e in errors)
+    assert any(e.startswith("must be a number in (0, 10]") for e in errors)
+    assert any("conv_channels" not in e and "from 1 to 256" in e for e in errors)
+    assert any("nothing was started" in e for e in errors)
+    assert store.list() == []
+
+
+def test_unavailable_device_is_refused_at_the_field(store, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    at = open_page()
+    at.selectbox(key="cfg_device").select("cuda")
+    at = _start(at)
+    assert any("no CUDA GPU is available" in e.value for e in at.error)
+    assert store.list() == []
+
+
+def test_start_launches_a_background_run_with_the_form_config(store, monkeypatch):
+    started = []
+
+    def fake_start(config, name=None, store=None, max_running=1):
+        started.append(config)
+        return store.create(config, name)  # queued, as runner.start leaves it
+
+    monkeypatch.setattr(runner, "start", fake_start)
+    at = open_page()
+    at.selectbox(key="preset").select("modern").run()
+    at.number_input(key="cfg_epochs").set_value(2)
+    at.number_input(key="cfg_max_train_examples").set_value(2048)
+    at.text_input(key="run_name").input("smoke")
+    at = _start(at)
+    assert not at.exception, at.exception
+    assert started == [MODERN.replace(epochs=2, max_train_examples=2048)]
+    (run,) = store.list()
+    assert run.name == "smoke" and run.status == "queued"
+    assert at.selectbox(key="run_pick").value == run.id
+    assert any("Queued" in (p.proto.text or "") for p in at.get("progress"))
+    assert "Stop" in labels(at.button)
+    assert any("smoke" in m.value for m in at.sidebar.markdown)  # the active runs
+
+
+def test_finished_run_shows_curves_final_metrics_and_downloads(store):
+    add_run(store, name="done")
+    at = open_page()
+    assert len(at.get("plotly_chart")) == 1
+    assert [m.label for m in at.metric] == ["Test acc", "Train acc", "Train loss", "Examples/s",
+                                            "Train time"]
+    assert at.metric[0].value == "94.0%"
+    downloads = [d.proto.label for d in at.get("download_button")]
+    assert downloads == ["Checkpoint (.pt)", "Metrics (.csv)"]
+
+
+def test_diverged_run_shows_where_and_the_hint(store):
+    add_run(store, config=PRESETS["d2l"].replace(activation="relu", epochs=1), name="boom",
+            status="diverged", checkpoint=False, diverged_step=30)
+    at = open_page()
+    (error,) = at.error
+    assert "Diverged** at step 30" in error.value
+    assert "Lower the learning rate" in error.value and "lr 0.1" in error.value
+    assert at.get("download_button")[0].proto.label == "Metrics (.csv)"
+
+
+# --- Draw -------------------------------------------------------------------------------
+
+def test_draw_page_prompts_before_anything_is_drawn(store):
+    at = open_page("draw")
+    assert [t.value for t in at.title] == ["Draw"]
+    assert at.selectbox[0].label == "Model"
+    assert at.selectbox[0].options == ["Default MNIST model (shipped)"]
+    assert "Clear" in labels(at.button)
+    assert any("Draw a digit from 0 to 9" in i.value for i in at.info)
+    assert not [m for m in at.metric if m.label == "Prediction"]
+
+
+def test_draw_offers_finished_mnist_runs_only(store):
+    add_run(store, name="digits")
+    add_run(store, config=PRESETS["d2l"].replace(epochs=1), name="clothes")
+    add_run(store, name="still going", status="stopped")
+    at = open_page("draw")
+    options = at.selectbox[0].options
+    assert len(options) == 3 and options[0].startswith("Default")
+    assert any(o.startswith("digits") for o in options)
+    assert any(o.startswith("still going") for o in options)  # stopped runs keep a checkpoint
+    assert not any(o.startswith("clothes") for o in options)
+
+
+def test_without_any_model_draw_and_inspect_say_how_to_get_one(store, monkeypatch, tmp_path):
+    monkeypatch.setattr(inference, "DEFAULT_MODEL_PATH", tmp_path / "missing.pt")
+    for page in ("draw", "inspect"):
+        at = open_page(page)
+        assert any("make default-model" in w.value for w in at.warning)
+
+
+# --- Inspect ----------------------------------------------------------------------------
+
+def test_inspect_shows_layers_feature_maps_kernels_and_prediction(store):
+    at = open_page("inspect")
+    assert [t.value for t in at.title] == ["Inspect"]
+    table = at.dataframe[0].value
+    assert list(table["Layer"]) == ["conv1", "act1", "pool1", "conv2", "act2", "pool2",
+                                    "flatten", "fc1", "act3", "fc2", "act4", "fc3"]
+    assert table["Parameters"].sum() == 61_706
+    assert table["Output shape"][0] == "1 × 6 × 28 × 28"
+    # probabilities, 6 feature-map grids, the dense layers, 2 kernel grids
+    assert len(at.get("plotly_chart")) == 1 + 6 + 1 + 2
+    prediction = next(m for m in at.metric if m.label == "Prediction")
+    assert prediction.value == "7"  # test image 0 is a 7
+
+
+def test_inspect_inputs_by_class_and_last_drawing(store):
+    at = open_page("inspect")
+    at.get("button_group")[0].set_value("By class").run()
+    class_box = next(s for s in at.selectbox if s.label == "Class")
+    class_box.select(3).run()
+    assert not at.exception, at.exception
+    assert next(m for m in at.metric if m.label == "Prediction").value == "3"
+
+    at.get("button_group")[0].set_value("Last drawing").run()
+    assert any("Nothing drawn yet" in i.value for i in at.info)
+    digit = data.load("mnist").test_x[1].float().numpy() / 255  # a 2
+    at.session_state["last_drawn_digit"] = digit
+    at.run()
+    assert next(m for m in at.metric if m.label == "Prediction").value == "2"
+
+
+def test_inspect_an_mlp_run_has_no_feature_map_grids(store):
+    run_id = add_run(store, config=MODERN.replace(arch="mlp", epochs=1), name="mlp")
+    at = open_page("inspect")
+    at.selectbox[0].select(run_id).run()
+    assert not at.exception, at.exception
+    assert any("MLP" in i.value for i in at.info)
+    assert len(at.dataframe[0].value) == 6
+
+
+# --- Compare ----------------------------------------------------------------------------
+
+def test_compare_needs_two_runs(store):
+    add_run(store, name="alone")
+    at = open_page("compare")
+    assert any("at least two runs" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_compare_overlays_diffs_sorts_and_deletes(store):
+    a = add_run(store, name="fast", acc=0.97)
+    b = add_run(store, config=MODERN.replace(epochs=2, optimizer="sgd", lr=0.1), name="slow",
+                acc=0.90)
+    at = open_page("compare")
+    assert set(at.multiselect[0].value) == {a, b}
+    assert len(at.get("plotly_chart")) == 3 + 2  # one per metric, one per run's panel
+    diff = at.dataframe[0].value  # a Styler: the highlighted rows differ
+    differs = set(diff.loc[diff["Differs"], "Hyperparameter"])
+    assert differs == {"optimizer", "lr"}
+
+    at.toggle(key="only_diff").set_value(True).run()
+    assert len(at.dataframe[0].value) == 2
+
+    sort_by = next(s for s in at.selectbox if s.label == "Sort by")
+    sort_by.select("Test acc").run()
+    assert [r.startswith("fast") for r in at.dataframe[1].value["Run"]] == [True, False]
+    next(t for t in at.toggle if t.label == "Descending").set_value(False).run()
+    assert [r.startswith("slow") for r in at.dataframe[1].value["Run"]] == [True, False]
+
+    delete = next(m for m in at.multiselect if m.label == "Runs to delete")
+    delete.set_value([b]).run()
+    next(x for x in at.button if x.label.startswith("Delete 1 run")).click().run()
+    assert not at.exception, at.exception
+    assert [r.id for r in store.list()] == [a]
+    assert not store.checkpoint_path(b).exists()
+
+
+def test_active_runs_cannot_be_deleted(store):
+    add_run(store, name="old")
+    store.create(MODERN, "waiting")  # queued
+    at = open_page("compare")
+    delete = next(m for m in at.multiselect if m.label == "Runs to delete")
+    assert len(delete.options) == 1 and delete.options[0].startswith("old")
