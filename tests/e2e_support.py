@@ -1,0 +1,196 @@
+"""Helpers for the browser tests: start the app on a free port, drive Streamlit widgets.
+
+Every wait polls a condition against a deadline; nothing sleeps a fixed time to synchronise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+READY = "[data-testid=stApp][data-test-script-state=notRunning]"
+CHART = "[data-testid=stPlotlyChart]"
+
+
+def free_port() -> int:
+    with closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def poll(predicate, timeout: float, what: str, interval: float = 0.2):
+    """predicate()'s first truthy value, or AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class App:
+    url: str
+    runs: Path
+    process: subprocess.Popen
+    log: Path
+
+
+def start_app(runs: Path, log: Path, timeout: float = 90.0) -> App:
+    """`streamlit run app.py` on a free port, with its own run store; returns once healthy."""
+    port = free_port()
+    env = {**os.environ, "LENET_RUNS": str(runs), "PYTHONUNBUFFERED": "1"}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "streamlit"), "run", "app.py",
+             "--server.port", str(port), "--server.headless", "true"],
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                return r.read().decode().strip() == "ok"
+        except OSError:
+            return False
+
+    poll(healthy, timeout, "the app's health check")
+    return App(url, runs, process, log)
+
+
+def open_app(page: Page, url: str) -> None:
+    page.goto(url)
+    wait_ready(page)
+
+
+def wait_ready(page: Page, timeout: float = 60_000) -> None:
+    """The script has finished its run, and it raised nothing."""
+    page.wait_for_selector(READY, timeout=timeout)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def go_to(page: Page, title: str, path: str) -> None:
+    """Switch page through the sidebar navigation, as a user would; path: the URL path."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    page.wait_for_url(re.compile(rf"/{path}$"))
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible(timeout=30_000)
+    wait_ready(page)
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick an option of the st.selectbox with this label, and wait for the rerun it causes."""
+    wait_ready(page)  # a rerun in flight would redraw the widget under the pointer
+    combo = page.get_by_role("combobox", name=label, exact=True)
+    # The keyboard opens the list reliably; a click right after scrolling sometimes does not.
+    combo.scroll_into_view_if_needed()
+    combo.focus()
+    combo.press("ArrowDown")
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(combo).to_have_value(option)
+    wait_ready(page)
+
+
+def chart_points(page: Page, chart: int = 0) -> int:
+    """How many points the n-th Plotly chart on the page draws, over all its traces."""
+    return page.evaluate(
+        """([selector, n]) => {
+            const plot = document.querySelectorAll(selector + ' .js-plotly-plot')[n];
+            return plot && plot.data ? plot.data.reduce((k, t) => k + t.x.length, 0) : 0;
+        }""", [CHART, chart])
+
+
+def chart_trace_names(page: Page, chart: int = 0) -> list[str]:
+    return page.evaluate(
+        """([selector, n]) => {
+            const plot = document.querySelectorAll(selector + ' .js-plotly-plot')[n];
+            return plot && plot.data ? plot.data.map(t => t.name) : [];
+        }""", [CHART, chart])
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """The whole page, as a user would scroll through it, into tests/artifacts/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    main = page.get_by_test_id("stMain")
+    height = page.evaluate("el => el.scrollHeight", main.element_handle())
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    wait_ready(page)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(size)
+    return path
+
+
+_HIT = """([x, y]) => {
+    const host = document.querySelector('[data-testid=stBidiComponentIsolated]');
+    const hit = host && host.shadowRoot && host.shadowRoot.elementFromPoint(x, y);
+    if (!hit) return String(hit);
+    return hit.classList.contains('upper-canvas') ? 'upper-canvas' : hit.outerHTML.slice(0, 80);
+}"""
+
+
+def wait_on_surface(page: Page, x: float, y: float, timeout: float = 10) -> None:
+    """Wait until the page point (x, y) is the canvas's drawing surface, not its toolbar."""
+    hits = []
+
+    def on_surface() -> bool:
+        hits.append(page.evaluate(_HIT, [x, y]))
+        return hits[-1] == "upper-canvas"
+
+    try:
+        poll(on_surface, timeout, f"{(x, y)} to be on the drawing surface")
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the pointer lands on {hits[-3:]}") from None
+
+
+def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
+    """Draw strokes (canvas pixel coordinates) with the mouse on the Draw page's canvas.
+
+    The canvas package's toolbar lies invisible over the top of the canvas until the pointer
+    hovers the canvas, then slides above it. A user's pointer crosses the canvas before
+    drawing; here the pointer first hovers the centre and each stroke waits until its
+    starting point is the drawing surface."""
+    surface = page.locator("canvas.upper-canvas")
+    expect(surface).to_have_count(1)  # after Clear, the old canvas may linger a moment
+    expect(surface).to_be_visible()
+    box = surface.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for stroke in strokes:
+        (x0, y0), rest = stroke[0], stroke[1:]
+        wait_on_surface(page, box["x"] + x0, box["y"] + y0)
+        page.mouse.move(box["x"] + x0, box["y"] + y0)
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
+        page.mouse.up()
+
+
+def ink_at(page: Page, points: list[tuple[float, float]]) -> list[bool]:
+    """Whether the canvas shows ink (a bright pixel) at each canvas pixel coordinate."""
+    return page.evaluate(
+        """(points) => {
+            const host = document.querySelector('[data-testid=stBidiComponentIsolated]');
+            const canvas = host.shadowRoot.querySelector('canvas.dc-canvas.lower-canvas');
+            const ctx = canvas.getContext('2d');
+            const sx = canvas.width / canvas.clientWidth, sy = canvas.height / canvas.clientHeight;
+            return points.map(([x, y]) => ctx.getImageData(x * sx, y * sy, 1, 1).data[0] > 128);
+        }""", points)

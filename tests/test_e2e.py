@@ -1,0 +1,223 @@
+"""End to end, in headless Chromium: the dashboard as a user drives it.
+
+One Streamlit server (its own run store, the real data) serves every test. Screenshots of
+each page land in tests/artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from lenet_core.config import MODERN
+from lenet_core.store import ACTIVE, RunStore
+from tests.e2e_support import (
+    CHART,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    chart_points,
+    chart_trace_names,
+    choose,
+    draw,
+    go_to,
+    ink_at,
+    open_app,
+    poll,
+    screenshot,
+    start_app,
+)
+
+RUN_TIMEOUT = 120  # seconds for a tiny run to queue, start, train and finish on 2 busy cores
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    server = start_app(tmp / "runs", tmp / "streamlit.log")
+    yield server
+    store = RunStore(server.runs)
+    for run in store.list():  # never leave a training process behind
+        if run.active:
+            store.request_stop(run.id)
+    poll(lambda: not any(r.active for r in store.list()), 60, "the test's runs to stop")
+    server.process.terminate()
+    server.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
+
+
+def status_badge(page: Page, status: str):
+    return page.get_by_test_id("stMain").get_by_text(status, exact=True).first
+
+
+def prediction_value(page: Page):
+    return page.get_by_test_id("stMetric").filter(has_text="Prediction").get_by_test_id(
+        "stMetricValue")
+
+
+def start_run(page: Page, *, preset: str, epochs: int, examples: int, name: str,
+              batch_size: int | None = None) -> None:
+    choose(page, "Preset", preset)
+    form = page.get_by_test_id("stForm")
+    form.get_by_role("spinbutton", name="Epochs", exact=True).fill(str(epochs))
+    form.get_by_role("spinbutton", name="Max train examples").fill(str(examples))
+    if batch_size:
+        form.get_by_role("spinbutton", name="Batch size").fill(str(batch_size))
+    choose(page, "Device", "cpu")
+    form.get_by_role("textbox", name="Run name").fill(name)
+    form.get_by_role("button", name="Start training").click()
+    expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value(
+        re.compile(f"^{name} · "))
+
+
+def test_train_a_short_run_live_to_the_end(app, page):
+    open_app(page, app.url)
+    expect(page.get_by_role("heading", name="Train", level=1)).to_be_visible()
+    expect(page.get_by_text("No runs yet")).to_be_visible()
+
+    start_run(page, preset="modern", epochs=2, examples=2048, name="e2e short")
+    chart = page.locator(CHART).first
+    expect(chart).to_be_visible()
+    # 2 epochs of 16 batches: 6 training points (every 3 batches, and the last) and 1 test
+    # point each, on three curves.
+    poll(lambda: chart_points(page) > 0, RUN_TIMEOUT, "the first points of the curves")
+    expect(status_badge(page, "finished")).to_be_visible(timeout=RUN_TIMEOUT * 1000)
+    assert chart_points(page) == 2 * (6 * 2 + 1)
+    assert chart_trace_names(page) == ["train loss", "train acc", "test acc"]
+    main = page.get_by_test_id("stMain")
+    for label in ("Test acc", "Train acc", "Train loss", "Examples/s", "Train time"):
+        expect(main.get_by_test_id("stMetric").filter(has_text=label)).to_be_visible()
+    test_acc = main.get_by_test_id("stMetric").filter(has_text="Test acc").inner_text()
+    assert float(re.search(r"([\d.]+)%", test_acc).group(1)) > 80  # modern preset, 2k examples
+    expect(page.get_by_role("button", name="Checkpoint (.pt)")).to_be_visible()
+    expect(page.get_by_role("button", name="Metrics (.csv)")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Metrics (.csv)").click()
+    assert download.value.suggested_filename.endswith("-metrics.csv")
+    screenshot(page, "train-finished")
+
+
+def test_a_run_stays_live_across_pages_and_tabs_then_stops(app, page, browser):
+    open_app(page, app.url)
+    # Long enough never to end by itself in this test: we stop it.
+    start_run(page, preset="modern", epochs=200, examples=10240, name="e2e long")
+    expect(status_badge(page, "running")).to_be_visible(timeout=RUN_TIMEOUT * 1000)
+    first = poll(lambda: chart_points(page), RUN_TIMEOUT, "the first points")
+    poll(lambda: chart_points(page) > first, RUN_TIMEOUT, "the curves to gain points")
+    expect(page.get_by_test_id("stProgress").filter(has_text="examples/s")
+           .filter(has_text="ETA")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar").get_by_text("e2e long")).to_be_visible()
+    screenshot(page, "train-live")
+
+    go_to(page, "Compare", "compare")
+    go_to(page, "Train", "train")
+    expect(status_badge(page, "running")).to_be_visible()
+    back = poll(lambda: chart_points(page), 30, "the curves after coming back")
+    poll(lambda: chart_points(page) > back, RUN_TIMEOUT, "the curves to stay live")
+
+    # Close the tab; a new one (a new session) shows the run, still training and live.
+    page.close()
+    tab = browser.new_page(viewport={"width": 1440, "height": 1000})
+    open_app(tab, app.url + "/train")
+    expect(status_badge(tab, "running")).to_be_visible()
+    again = poll(lambda: chart_points(tab), 30, "the curves in a new tab")
+    poll(lambda: chart_points(tab) > again, RUN_TIMEOUT, "the curves to be live in a new tab")
+
+    tab.get_by_role("button", name="Stop").click()
+    expect(status_badge(tab, "stopped")).to_be_visible(timeout=30_000)
+    expect(tab.get_by_role("button", name="Checkpoint (.pt)")).to_be_visible()
+    store = RunStore(app.runs)
+    assert {r.name: r.status for r in store.list()}["e2e long"] == "stopped"
+    assert not [r for r in store.list() if r.status in ACTIVE]
+    tab.close()
+
+
+def test_draw_a_digit(app, page):
+    open_app(page, app.url + "/draw")
+    expect(page.get_by_role("heading", name="Draw", level=1)).to_be_visible()
+    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
+    prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
+    expect(prediction).to_have_count(0)  # an empty canvas shows a prompt, not a prediction
+
+    # A "1" from the bottom edge to the top edge.
+    one = [(140, 272), (140, 8)]
+    draw(page, [one])
+    expect(prediction.get_by_test_id("stMetricValue")).to_have_text("1")
+    expect(prediction).to_contain_text("confident")
+    assert ink_at(page, one) == [True, True]
+
+    page.get_by_role("button", name="Clear").click()
+    expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
+    expect(prediction).to_have_count(0)
+
+    # A "7": the bar starts at the left edge under the top edge, the stem in the top-right
+    # corner, where the canvas's hidden toolbar lies before the pointer hovers.
+    bar, stem = [(10, 30), (262, 30)], [(262, 10), (120, 272)]
+    draw(page, [bar, stem])
+    expect(prediction.get_by_test_id("stMetricValue")).to_have_text("7")
+    assert ink_at(page, [bar[0], stem[0], stem[-1]]) == [True, True, True]
+    expect(page.locator(CHART)).to_have_count(1)  # the probabilities
+    assert chart_points(page) == 10
+    screenshot(page, "draw")
+
+    # Inspect offers the drawing as its input.
+    go_to(page, "Inspect", "inspect")
+    page.get_by_role("radio", name="Last drawing").click()
+    expect(prediction_value(page)).to_have_text("7")
+
+
+def test_compare_two_runs(app, page):
+    store = RunStore(app.runs)
+    names = ("compare adam", "compare sgd")
+    for name, config, acc in ((names[0], MODERN.replace(epochs=2), 0.97),
+                              (names[1], MODERN.replace(epochs=2, optimizer="sgd", lr=0.1), 0.9)):
+        run_id = store.create(config, name)
+        step = 0
+        for epoch in range(2):
+            for k in range(1, 6):
+                step += 10
+                store.add_point(run_id, epoch + k / 5, step, 1.0 / (step / 10), acc * step / 100)
+            store.add_point(run_id, epoch + 1.0, step, test_acc=acc - 0.01 * (2 - epoch))
+        store.finish(run_id, "finished", train_loss=0.1, train_acc=acc, test_acc=acc - 0.01,
+                     examples_per_sec=10_000.0, train_time=6.0)
+
+    open_app(page, app.url + "/compare")
+    expect(page.get_by_role("heading", name="Compare", level=1)).to_be_visible()
+    for name in names:  # the two newest runs are picked by default
+        expect(page.get_by_test_id("stMultiSelect").first).to_contain_text(name)
+    expect(page.locator(CHART)).to_have_count(3 + 2)  # one chart per metric + one per panel
+    for chart in range(3):
+        assert sorted(n.split(" #")[0] for n in chart_trace_names(page, chart)) == list(names)
+    expect(page.get_by_text("Hyperparameters", exact=True)).to_be_visible()
+    expect(page.get_by_text("Final metrics", exact=True)).to_be_visible()
+    screenshot(page, "compare")
+
+
+def test_inspect_the_default_model(app, page):
+    open_app(page, app.url + "/inspect")
+    expect(page.get_by_role("heading", name="Inspect", level=1)).to_be_visible()
+    table = page.get_by_test_id("stDataFrame").first
+    expect(table).to_be_visible()
+    # conv, activation and pooling twice: six feature-map grids, then two kernel grids.
+    expect(page.locator(CHART)).to_have_count(1 + 6 + 1 + 2, timeout=30_000)
+    expect(prediction_value(page)).to_have_text("7")
+    page.get_by_role("radio", name="By class").click()
+    choose(page, "Class", "3")
+    expect(prediction_value(page)).to_have_text("3")
+    screenshot(page, "inspect")
