@@ -192,7 +192,7 @@ def training_figure(points: Sequence[dict[str, Any]], epochs: int, *,
     # follow the data instead.
     last = max((p["x"] for p in points), default=0.0)
     span = epochs if epochs <= FIXED_RANGE_EPOCHS else max(1, math.ceil(last))
-    fig.update_xaxes(title_text="epoch", range=[0, span], showgrid=True)
+    fig.update_xaxes(title_text="epoch", range=[0, span * 1.02], showgrid=True)  # room for the end marker
     fig.update_yaxes(rangemode="tozero", showgrid=True)
     if diverged_at is not None:
         fig.add_vline(x=diverged_at, line=dict(color="#E03131", dash="dot", width=2),
@@ -233,12 +233,16 @@ def config_diff(configs: dict[str, TrainConfig]) -> list[dict[str, Any]]:
     return rows
 
 
-FINAL_COLUMNS = ("Test acc", "Train acc", "Train loss", "Examples/s", "Train time (s)")
+FINAL_COLUMNS = ("Test acc (%)", "Train acc (%)", "Train loss", "Examples/s", "Train time (s)")
 
 
 def final_metrics_row(run: Run) -> dict[str, Any]:
+    def pct(v: float | None) -> float | None:
+        return None if v is None else 100 * v
+
     return {"Run": short_label(run), "Status": run.status, "Dataset": run.config.dataset,
-            "Test acc": run.test_acc, "Train acc": run.train_acc, "Train loss": run.train_loss,
+            "Test acc (%)": pct(run.test_acc), "Train acc (%)": pct(run.train_acc),
+            "Train loss": run.train_loss,
             "Examples/s": run.examples_per_sec, "Train time (s)": run.train_time,
             "Epochs": run.config.epochs}
 
@@ -248,14 +252,6 @@ def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[di
     have = [r for r in rows if r.get(key) is not None]
     missing = [r for r in rows if r.get(key) is None]
     return sorted(have, key=lambda r: r[key], reverse=descending) + missing
-
-
-def key_figures_markdown(run: Run) -> str:
-    """The key figures as a two-row Markdown table, for panels too narrow for metrics."""
-    figures = key_figures(run)
-    return ("| " + " | ".join(label for label, _ in figures) + " |\n"
-            + "|" + " ---: |" * len(figures) + "\n"
-            + "| " + " | ".join(f"**{value}**" for _, value in figures) + " |")
 
 
 def key_figures(run: Run) -> list[tuple[str, str]]:

@@ -66,7 +66,9 @@ else:
                                                       diverged_at=views.diverged_x(run),
                                                       height=230, uirevision=run.id),
                                 key=f"panel-{run.id}", config={"displayModeBar": False})
-                st.markdown(views.key_figures_markdown(run))
+                figures = st.columns(2)
+                for k, (label, value) in enumerate(views.key_figures(run)):
+                    figures[k % 2].markdown(f":gray[{label}]  \n**{value}**")
 
     st.subheader("Hyperparameters")
     diff = pd.DataFrame(views.config_diff({views.short_label(r): r.config for r in chosen}))
@@ -83,9 +85,9 @@ else:
     sort_key = a.selectbox("Sort by", views.FINAL_COLUMNS)
     descending = b.toggle("Descending", value=True)
     rows = views.sort_rows([views.final_metrics_row(r) for r in chosen], sort_key, descending)
-    pct = st.column_config.NumberColumn(format="percent")
+    pct = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "Test acc": pct, "Train acc": pct,
+        "Test acc (%)": pct, "Train acc (%)": pct,
         "Train loss": st.column_config.NumberColumn(format="%.4f"),
         "Examples/s": st.column_config.NumberColumn(format="localized"),
         "Train time (s)": st.column_config.NumberColumn(format="%.1f"),

@@ -71,8 +71,10 @@ if flash := st.session_state.pop("flash", None):
 # --- the form -------------------------------------------------------------------------------
 
 def _error(name: str) -> None:
+    """The field's message, in small red type right under it (narrow columns fit it)."""
     if message := st.session_state.form_errors.get(name):
-        st.error(message, icon=":material/error:")
+        escaped = message.replace("[", "\\[").replace("]", "\\]")
+        st.caption(f":red[:material/error: {escaped}]")
 
 
 def _select(col, label: str, name: str, options: tuple[str, ...], help: str | None = None):
@@ -118,18 +120,19 @@ def config_form() -> None:
         _int(b, "Seed", "seed", help="Same seed, same device: the same numbers")
 
         st.markdown("**Optimisation**")
-        a, b, c = st.columns(3)
+        a, b = st.columns(2)
         _select(a, "Optimizer", "optimizer", OPTIMIZERS, help="momentum: SGD with momentum 0.9")
         with b:
             st.number_input("Learning rate", step=0.001, format="%.4f", key="cfg_lr",
                             help="The peak rate under onecycle")
             _error("lr")
-        _select(c, "Schedule", "schedule", SCHEDULES,
+        a, b = st.columns(2)
+        _select(a, "Schedule", "schedule", SCHEDULES,
                 help="constant: the book; onecycle: warm up, then anneal")
-        a, b, c = st.columns(3)
+        _select(b, "Device", "device", DEVICES, help="auto: CUDA, then Apple MPS, then the CPU")
+        a, b = st.columns(2)
         _int(a, "Epochs", "epochs")
         _int(b, "Batch size", "batch_size")
-        _select(c, "Device", "device", DEVICES, help="auto: CUDA, then Apple MPS, then the CPU")
 
         st.text_input("Run name", key="run_name", placeholder="optional: a name is made up")
         st.form_submit_button("Start training", type="primary", on_click=_start,

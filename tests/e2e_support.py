@@ -148,18 +148,24 @@ _HIT = """([x, y]) => {
 }"""
 
 
-def wait_on_surface(page: Page, x: float, y: float, timeout: float = 10) -> None:
-    """Wait until the page point (x, y) is the canvas's drawing surface, not its toolbar."""
-    hits = []
+def _surface_at(page: Page, x: float, y: float, timeout: float = 10) -> dict:
+    """Wait until canvas point (x, y) is the drawing surface, not the toolbar over it, nor a
+    canvas still moving into place; returns the canvas's box at that moment."""
+    surface = page.locator("canvas.upper-canvas")
+    seen = []
 
-    def on_surface() -> bool:
-        hits.append(page.evaluate(_HIT, [x, y]))
-        return hits[-1] == "upper-canvas"
+    def ready() -> dict | None:
+        box = surface.bounding_box()
+        seen.append(page.evaluate(_HIT, [box["x"] + x, box["y"] + y]))
+        if seen[-1] == "upper-canvas":
+            return box
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # point at it
+        return None
 
     try:
-        poll(on_surface, timeout, f"{(x, y)} to be on the drawing surface")
+        return poll(ready, timeout, f"canvas point {(x, y)} to be on the drawing surface")
     except AssertionError as e:
-        raise AssertionError(f"{e}; the pointer lands on {hits[-3:]}") from None
+        raise AssertionError(f"{e}; the pointer lands on {seen[-3:]}") from None
 
 
 def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
@@ -167,16 +173,14 @@ def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
 
     The canvas package's toolbar lies invisible over the top of the canvas until the pointer
     hovers the canvas, then slides above it. A user's pointer crosses the canvas before
-    drawing; here the pointer first hovers the centre and each stroke waits until its
-    starting point is the drawing surface."""
+    drawing; here the pointer hovers the canvas's centre until each stroke's starting point
+    is the drawing surface."""
     surface = page.locator("canvas.upper-canvas")
     expect(surface).to_have_count(1)  # after Clear, the old canvas may linger a moment
-    expect(surface).to_be_visible()
-    box = surface.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    wait_ready(page)
     for stroke in strokes:
         (x0, y0), rest = stroke[0], stroke[1:]
-        wait_on_surface(page, box["x"] + x0, box["y"] + y0)
+        box = _surface_at(page, x0, y0)
         page.mouse.move(box["x"] + x0, box["y"] + y0)
         page.mouse.down()
         for x, y in rest:

@@ -105,11 +105,12 @@ def test_bad_values_get_messages_next_to_their_fields_and_start_nothing(store):
     at.number_input(key="cfg_lr").set_value(-1.0)
     at.number_input(key="cfg_conv_channels_1").set_value(0)
     at = _start(at)
-    errors = [e.value for e in at.error]
-    assert any(e.startswith("must be a whole number from 1 to 1000") for e in errors)
-    assert any(e.startswith("must be a number in (0, 10]") for e in errors)
-    assert any("conv_channels" not in e and "from 1 to 256" in e for e in errors)
-    assert any("nothing was started" in e for e in errors)
+    fields = [c.value for c in at.caption if c.value.startswith(":red[")]
+    assert len(fields) == 3  # one message under each bad field
+    assert any("must be a whole number from 1 to 1000, got 0" in m for m in fields)
+    assert any("must be a number in (0, 10\\], got -1.0" in m for m in fields)
+    assert any("from 1 to 256" in m for m in fields)
+    assert any("nothing was started" in e.value for e in at.error)
     assert store.list() == []
 
 
@@ -118,7 +119,7 @@ def test_unavailable_device_is_refused_at_the_field(store, monkeypatch):
     at = open_page()
     at.selectbox(key="cfg_device").select("cuda")
     at = _start(at)
-    assert any("no CUDA GPU is available" in e.value for e in at.error)
+    assert any("no CUDA GPU is available" in c.value for c in at.caption)
     assert store.list() == []
 
 
@@ -263,7 +264,7 @@ def test_compare_overlays_diffs_sorts_and_deletes(store):
     assert len(at.dataframe[0].value) == 2
 
     sort_by = next(s for s in at.selectbox if s.label == "Sort by")
-    sort_by.select("Test acc").run()
+    sort_by.select("Test acc (%)").run()
     assert [r.startswith("fast") for r in at.dataframe[1].value["Run"]] == [True, False]
     next(t for t in at.toggle if t.label == "Descending").set_value(False).run()
     assert [r.startswith("slow") for r in at.dataframe[1].value["Run"]] == [True, False]

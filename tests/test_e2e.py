@@ -145,6 +145,7 @@ def test_a_run_stays_live_across_pages_and_tabs_then_stops(app, page, browser):
     store = RunStore(app.runs)
     assert {r.name: r.status for r in store.list()}["e2e long"] == "stopped"
     assert not [r for r in store.list() if r.status in ACTIVE]
+    screenshot(tab, "train-stopped")
     tab.close()
 
 
