@@ -88,3 +88,19 @@ def test_relu_at_lr_09_reports_divergence(tmp_path, monkeypatch):
     assert proc.returncode == 1
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["status"] == "diverged" and result["diverged_step"] >= 1
+
+
+def test_bench_quick_reports_every_figure(tmp_path, monkeypatch):
+    # The machinery only: speed goals are judged by the full `bench`, never by a test.
+    monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
+    report = json.loads(cli("bench", "--quick", "--json").stdout)
+    t = report["throughput"]
+    assert t["seed_loop"]["examples_per_sec"] > 0 and t["engine"]["examples_per_sec"] > 0
+    assert t["speedup"] == pytest.approx(t["engine"]["examples_per_sec"]
+                                         / t["seed_loop"]["examples_per_sec"])
+    assert report["time_to_accuracy"]["mnist_99"]["preset"] == "fast"
+    assert report["draw_latency"]["median_ms"] > 0
+    assert report["runner"]["runner_examples_per_sec"] > 0
+    assert set(report["goals"]) == {"engine_speedup", "epoch_speedup", "fashion_90_seconds",
+                                    "mnist_99_seconds", "draw_latency_ms", "runner_vs_cli"}
+    assert not list((tmp_path / "runs").glob("*.pt"))  # the bench leaves the user's runs alone
