@@ -75,14 +75,15 @@ def _checkpoint(path: str, mtime: float, label: str) -> inference.LoadedModel:
     return inference.load_checkpoint(path, label=label)  # mtime: a retrained file reloads
 
 
-def model_choices(*, dataset: str | None = None) -> dict[str, str]:
+def model_choices(*, dataset: str | None = None,
+                  statuses: tuple[str, ...] = ("finished", "stopped")) -> dict[str, str]:
     """{key: label} for the model selectors: the shipped model, then runs with a checkpoint."""
     choices = {}
     if inference.DEFAULT_MODEL_PATH.is_file() and dataset in (None, "mnist"):
         choices[DEFAULT_MODEL] = "Default MNIST model (shipped)"
     s = store()
     for run in s.list():
-        if run.status in ("finished", "stopped") and s.checkpoint_path(run.id).is_file() \
+        if run.status in statuses and s.checkpoint_path(run.id).is_file() \
                 and dataset in (None, run.config.dataset):
             choices[run.id] = f"{views.short_label(run)} · {views.percent(run.test_acc)} test acc"
     return choices

@@ -31,7 +31,7 @@ st.title("Draw")
 st.caption("Draw a digit with the mouse (or a finger) and watch the model read it. "
            "The prediction updates each time you lift the pen.")
 
-choices = model_choices(dataset="mnist")
+choices = model_choices(dataset="mnist", statuses=("finished",))
 if not choices:
     no_model_message()
     st.stop()

@@ -107,6 +107,9 @@ def config_form() -> None:
         _select(a, "Dataset", "dataset", DATASETS)
         _int(b, "Max train examples", "max_train_examples", value=None,
              placeholder="all 60,000", help="Train on the first N examples only: quick runs.")
+        st.checkbox("Normalise pixels", key="cfg_normalize",
+                    help="Standardise by the dataset's mean and std; the book feeds [0, 1].")
+        _error("normalize")
 
         st.markdown("**Model**")
         a, b, c = st.columns(3)

@@ -80,7 +80,7 @@ def test_home_is_the_train_page_with_the_full_form(store):
 
 def test_every_config_field_has_a_widget(store):
     at = open_page()
-    keys = {w.key for kind in (at.selectbox, at.number_input) for w in kind}
+    keys = {w.key for kind in (at.selectbox, at.number_input, at.checkbox) for w in kind}
     for field in dataclasses.fields(TrainConfig):
         assert f"cfg_{field.name}" in keys or f"cfg_{field.name}_0" in keys, field.name
 
@@ -147,6 +147,15 @@ def test_start_launches_a_background_run_with_the_form_config(store, monkeypatch
     assert any("smoke" in m.value for m in at.sidebar.markdown)  # the active runs
 
 
+def test_queued_runs_wait_in_the_sidebar_in_queue_order(store):
+    first = store.create(MODERN, "first in line")
+    store.create(MODERN, "second in line")
+    at = open_page()
+    names = [m.value for m in at.sidebar.markdown if "in line" in m.value]
+    assert [n.split("**")[1] for n in names] == ["first in line", "second in line"]
+    assert at.selectbox(key="run_pick").value == store.list()[0].id != first  # the newest
+
+
 def test_finished_run_shows_curves_final_metrics_and_downloads(store):
     add_run(store, name="done")
     at = open_page()
@@ -183,13 +192,11 @@ def test_draw_page_prompts_before_anything_is_drawn(store):
 def test_draw_offers_finished_mnist_runs_only(store):
     add_run(store, name="digits")
     add_run(store, config=PRESETS["d2l"].replace(epochs=1), name="clothes")
-    add_run(store, name="still going", status="stopped")
+    add_run(store, name="cut short", status="stopped")
     at = open_page("draw")
     options = at.selectbox[0].options
-    assert len(options) == 3 and options[0].startswith("Default")
-    assert any(o.startswith("digits") for o in options)
-    assert any(o.startswith("still going") for o in options)  # stopped runs keep a checkpoint
-    assert not any(o.startswith("clothes") for o in options)
+    assert len(options) == 2 and options[0].startswith("Default")
+    assert options[1].startswith("digits")
 
 
 def test_without_any_model_draw_and_inspect_say_how_to_get_one(store, monkeypatch, tmp_path):
