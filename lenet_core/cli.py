@@ -53,6 +53,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--epochs", type=int)
     g.add_argument("--batch-size", type=int)
     g.add_argument("--init", choices=INITS)
+    g.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
+                   help="standardise pixels by the dataset's mean/std (the book: no)")
     g.add_argument("--seed", type=int)
     g.add_argument("--device", choices=DEVICES)
     g.add_argument("--max-train-examples", type=int, metavar="N",
@@ -63,7 +65,8 @@ def config_from_args(a: argparse.Namespace) -> TrainConfig:
     fields = {"dataset": a.dataset, "arch": a.arch, "activation": a.activation,
               "pooling": a.pooling, "conv_channels": a.channels, "hidden": a.hidden,
               "optimizer": a.optimizer, "lr": a.lr, "schedule": a.schedule, "epochs": a.epochs,
-              "batch_size": a.batch_size, "init": a.init, "seed": a.seed, "device": a.device,
+              "batch_size": a.batch_size, "init": a.init, "normalize": a.normalize,
+              "seed": a.seed, "device": a.device,
               "max_train_examples": a.max_train_examples}
     return preset(a.preset).replace(**{k: v for k, v in fields.items() if v is not None})
 

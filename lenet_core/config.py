@@ -40,6 +40,7 @@ class TrainConfig:
     epochs: int = 10  # passes over the training set
     batch_size: int = 256  # examples per optimizer step
     init: str = "xavier"  # "xavier" (uniform, as in the seed) or "default" (PyTorch's)
+    normalize: bool = False  # standardise pixels by the dataset's mean/std; the book feeds [0, 1]
     seed: int = 0  # seeds weights and shuffling: same seed + same device = same numbers
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu
     max_train_examples: int | None = None  # cap on training examples, for quick smoke runs
@@ -66,6 +67,8 @@ class TrainConfig:
         _int_range("epochs", self.epochs, 1, 1000)
         _int_range("batch_size", self.batch_size, 1, 60_000)
         _int_range("seed", self.seed, 0, 2**63 - 1)
+        if not isinstance(self.normalize, bool):
+            raise ConfigError("normalize", f"must be true or false, got {self.normalize!r}")
         if self.max_train_examples is not None:
             _int_range("max_train_examples", self.max_train_examples, 1, 60_000)
 
@@ -117,7 +120,7 @@ D2L = TrainConfig()
 # ReLU + max-pool + Adam: chosen by measurement (docs/BENCHMARKS.md); >= 97 % on MNIST in 1 epoch.
 MODERN = TrainConfig(
     dataset="mnist", activation="relu", pooling="max", optimizer="adam", lr=2e-3,
-    epochs=5, batch_size=128,
+    epochs=5, batch_size=128, normalize=True,
 )
 
 # Fastest to 90 % Fashion-MNIST / 99 % MNIST on a laptop CPU (docs/BENCHMARKS.md): wider convs

@@ -315,10 +315,13 @@ def status(root: Path | str | None = None) -> list[dict]:
     return rows
 
 
-def normalise(images: torch.Tensor, name: str) -> torch.Tensor:
-    """uint8 (N, 28, 28) or float in [0, 1] -> the float (N, 1, 28, 28) the network is trained on."""
-    ds = info(name)
+def normalise(images: torch.Tensor, name: str, standardize: bool) -> torch.Tensor:
+    """uint8 (N, 28, 28) or float in [0, 1] -> the float (N, 1, 28, 28) the network sees:
+    [0, 1] as torchvision's ToTensor gives (the book), or standardised by the dataset's mean/std."""
     x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
     if x.dim() == 3:
         x = x.unsqueeze(1)
+    if not standardize:
+        return x
+    ds = info(name)
     return (x - ds.mean) / ds.std

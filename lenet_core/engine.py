@@ -87,9 +87,10 @@ def prepare_model(config: TrainConfig, device: torch.device) -> nn.Module:
     return net
 
 
-def to_input(x: torch.Tensor, device: torch.device, dataset: str) -> torch.Tensor:
-    """uint8 images -> the normalised float input, on `device`, in the layout the convs like."""
-    return data_mod.normalise(x, dataset).to(device).contiguous(memory_format=torch.channels_last)
+def to_input(x: torch.Tensor, device: torch.device, config: TrainConfig) -> torch.Tensor:
+    """uint8 images -> the float input `config` trains on, on `device`, in the convs' layout."""
+    x = data_mod.normalise(x, config.dataset, config.normalize)
+    return x.to(device).contiguous(memory_format=torch.channels_last)
 
 
 def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = EVAL_BATCH) -> float:
@@ -137,9 +138,9 @@ def train(
     stop = should_stop or (lambda: False)
 
     n_train = min(len(ds.train_y), config.max_train_examples or len(ds.train_y))
-    train_x = to_input(ds.train_x[:n_train], device, config.dataset)
+    train_x = to_input(ds.train_x[:n_train], device, config)
     train_y = ds.train_y[:n_train].to(device)
-    test_x = to_input(ds.test_x, device, config.dataset)
+    test_x = to_input(ds.test_x, device, config)
     test_y = ds.test_y.to(device)
 
     net = prepare_model(config, device)

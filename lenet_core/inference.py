@@ -64,7 +64,8 @@ def predict_proba(model: LoadedModel, images: torch.Tensor | np.ndarray) -> torc
     if x.shape[-2:] != (28, 28):
         raise ValueError(f"images must be 28x28, got {tuple(x.shape)}")
     with torch.inference_mode():
-        return torch.softmax(model.net(data.normalise(x, model.config.dataset)), dim=1)
+        x = data.normalise(x, model.config.dataset, model.config.normalize)
+        return torch.softmax(model.net(x), dim=1)
 
 
 def preprocess_canvas(rgba: np.ndarray) -> np.ndarray | None:
@@ -135,7 +136,8 @@ class Activation:
 
 def feature_maps(model: LoadedModel, image: torch.Tensor | np.ndarray) -> list[Activation]:
     """Every layer's output for one 28x28 image (uint8 or float in [0, 1])."""
-    x = data.normalise(torch.as_tensor(image).reshape(1, 28, 28), model.config.dataset)
+    x = data.normalise(torch.as_tensor(image).reshape(1, 28, 28), model.config.dataset,
+                       model.config.normalize)
     out = []
     with torch.inference_mode():
         for name, layer in model.net.named_children():
