@@ -209,6 +209,7 @@ class RunStore:
             raise RuntimeError(f"run {run_id} is {run.status}; stop it before deleting it")
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
         self.checkpoint_path(run_id).unlink(missing_ok=True)
+        (self.root / f"{run_id}.log").unlink(missing_ok=True)
 
     # --- reading ------------------------------------------------------------------------
 

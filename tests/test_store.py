@@ -59,9 +59,11 @@ def test_csv_export_and_delete(store):
     store.finish(run_id, "finished", test_acc=0.9)
     lines = store.metrics_csv(run_id).splitlines()
     assert lines == ["epoch,step,train_loss,train_acc,test_acc", "0.2,10,0.5,0.8,", "1.0,50,,,0.9"]
+    (store.root / f"{run_id}.log").write_text("worker output")
     store.delete(run_id)
     with pytest.raises(KeyError):
         store.get(run_id)
+    assert not list(store.root.glob(f"{run_id}*"))
 
 
 def test_background_run_finishes_with_a_loadable_checkpoint(store, wait_for):
