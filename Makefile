@@ -40,7 +40,7 @@ $(STAMP): requirements.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-$(DATA_STAMP): $(STAMP)
+$(DATA_STAMP) &: $(STAMP)
 	LENET_DATA=$(DATA) $(PY) -m lenet_core data fetch
 
 lint: $(STAMP)

@@ -38,7 +38,8 @@ class _Parser(argparse.ArgumentParser):
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("hyperparameters (override the preset)")
     g.add_argument("--preset", choices=list(PRESETS), default="d2l",
-                   help="starting point: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   help="starting point: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items())
+                   .replace("%", "%%"))
     g.add_argument("--dataset", choices=DATASETS)
     g.add_argument("--arch", choices=ARCHS, help="lenet (CNN) or mlp (the Q&A's comparison)")
     g.add_argument("--activation", choices=ACTIVATIONS)

@@ -38,6 +38,10 @@ MAX_POINTS = 400  # per curve and redraw: every redraw ships the whole figure to
 DIVERGED_HINT = ("The loss stopped being a number: the learning rate is too high for this "
                  "model. Lower the learning rate (the seed's Q&A: ReLU diverges at lr 0.9 "
                  "and trains at lr 0.1, the `relu-qa` preset).")
+AT_CHANCE_HINT = ("Test accuracy is at chance (10 %): the model did not learn. With ReLU at a "
+                  "high learning rate the units die in the first steps, the seed's Q&A's \"does "
+                  "not converge\". Lower the learning rate (ReLU trains at lr 0.1: the `relu-qa` "
+                  "preset).")
 FIXED_RANGE_EPOCHS = 20  # up to this many epochs, the x axis spans the whole run from the start
 TRAIN_SIZE = 60_000  # training examples in MNIST and Fashion-MNIST alike
 
@@ -138,6 +142,12 @@ def progress(run: Run) -> tuple[float, str]:
 def num_batches(config: TrainConfig) -> int:
     n = min(TRAIN_SIZE, config.max_train_examples or TRAIN_SIZE)
     return math.ceil(n / config.batch_size)
+
+
+def at_chance(run: Run) -> bool:
+    """A run that ended without learning anything: test accuracy near 1 in 10."""
+    return run.status in ("finished", "stopped") and run.test_acc is not None \
+        and run.test_acc < 0.2
 
 
 def diverged_x(run: Run) -> float | None:

@@ -178,6 +178,8 @@ def run_panel(run_id: str, was_active: bool) -> None:
                  f"{views.DIVERGED_HINT}", icon=":material/trending_up:")
     elif run.status in ("failed", "interrupted"):
         st.error(f"**{run.status.capitalize()}**: {run.error}", icon=":material/error:")
+    elif views.at_chance(run):
+        st.warning(views.AT_CHANCE_HINT, icon=":material/trending_flat:")
     if run.status in ("finished", "stopped"):
         key_figures(run)
     if not run.active:

@@ -177,6 +177,14 @@ def test_diverged_run_shows_where_and_the_hint(store):
     assert at.get("download_button")[0].proto.label == "Metrics (.csv)"
 
 
+def test_run_stuck_at_chance_gets_the_qa_hint(store):
+    add_run(store, config=PRESETS["d2l"].replace(activation="relu", epochs=1), name="dead relu",
+            acc=0.11)
+    at = open_page()
+    (warning,) = at.warning
+    assert "did not learn" in warning.value and "lr 0.1" in warning.value
+
+
 # --- Draw -------------------------------------------------------------------------------
 
 def test_draw_page_prompts_before_anything_is_drawn(store):

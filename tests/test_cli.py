@@ -83,8 +83,8 @@ def test_train_modern_reaches_97_percent_on_mnist_in_one_epoch(tmp_path, monkeyp
 
 def test_relu_at_lr_09_reports_divergence(tmp_path, monkeypatch):
     monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
-    proc = cli("train", "--activation", "relu", "--lr", "0.9", "--epochs", "1", "--json",
-               check=False)
+    proc = cli("train", "--activation", "relu", "--lr", "0.9", "--epochs", "1", "--normalize",
+               "--json", check=False)
     assert proc.returncode == 1
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["status"] == "diverged" and result["diverged_step"] >= 1

@@ -50,12 +50,24 @@ def test_stop_takes_effect_within_one_batch(fashion):
 
 
 def test_relu_at_lr_09_diverges_in_the_first_epoch(fashion):
-    # The seed's Q&A: four sigmoids -> ReLU, and the model does not converge at lr 0.9.
-    result, _ = _run(D2L.replace(activation="relu", epochs=1), fashion)
+    # The seed's Q&A: four sigmoids -> ReLU, and the model does not converge at lr 0.9. On
+    # standardised pixels the loss leaves the finite numbers: the run ends there, at once.
+    events = []
+    result = engine.train(D2L.replace(activation="relu", epochs=1, normalize=True),
+                          dataset=fashion, on_event=events.append)
     assert result.status == "diverged"
     steps_per_epoch = math.ceil(60_000 / 256)
     assert 1 <= result.diverged_step <= steps_per_epoch
     assert math.isnan(result.train_loss)
+    assert max(e.step for e in events) == result.diverged_step  # no step ran after it
+
+
+def test_relu_at_lr_09_on_the_books_pixels_stays_at_chance(fashion):
+    # On the book's [0, 1] pixels the loss stays finite, but the ReLUs die: chance accuracy,
+    # the Q&A's "basically does not converge".
+    result, _ = _run(D2L.replace(activation="relu", epochs=1), fashion)
+    assert result.status == "finished"
+    assert result.test_acc < 0.2 and abs(result.train_loss - math.log(10)) < 0.1
 
 
 def test_relu_at_lr_01_trains(fashion):
@@ -68,7 +80,7 @@ def test_relu_at_lr_01_trains(fashion):
 
 def test_every_optimizer_and_arch_trains(mnist):
     # Better than chance (10 %) by far after 32 steps: each one learns.
-    for cfg in (MODERN.replace(optimizer="momentum", lr=0.1), MODERN, TrainConfig(
+    for cfg in (MODERN.replace(optimizer="momentum", lr=0.02), MODERN, TrainConfig(
             dataset="mnist", arch="mlp", activation="relu", optimizer="adam", lr=1e-3)):
         result, _ = _run(cfg.replace(epochs=1, max_train_examples=4096), mnist)
         assert result.status == "finished" and result.test_acc > 0.5, cfg
