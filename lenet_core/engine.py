@@ -20,7 +20,10 @@ from .config import TrainConfig
 from .device import resolve
 from .model import build_lenet
 
-EVAL_BATCH = 1000  # forward-only batches (measured: bigger ones do not pay on a CPU)
+# Forward-only batch size for evaluation. Measured on the CPU: 256 is as fast as 1000+ for the
+# book's net and 1.5x faster for wide ones (cache); accelerators want fewer, bigger launches.
+EVAL_BATCH = {"cpu": 256}
+EVAL_BATCH_ACCELERATOR = 2500
 # torch.compile fuses activation + pooling (~+12 % on the CPU) but costs seconds of warm-up, so
 # it only pays on long runs (docs/BENCHMARKS.md). MPS is left eager.
 COMPILE_MIN_EXAMPLES = 300_000
@@ -93,8 +96,9 @@ def to_input(x: torch.Tensor, device: torch.device, config: TrainConfig) -> torc
     return x.to(device).contiguous(memory_format=torch.channels_last)
 
 
-def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = EVAL_BATCH) -> float:
+def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int | None = None) -> float:
     """Accuracy of `net` on prepared inputs `x` and labels `y`; restores the train/eval mode."""
+    batch = batch or EVAL_BATCH.get(x.device.type, EVAL_BATCH_ACCELERATOR)
     was_training = net.training
     net.eval()
     correct = torch.zeros((), dtype=torch.long, device=y.device)
