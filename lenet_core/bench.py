@@ -1,6 +1,7 @@
 """`python -m lenet_core bench`: every speed figure side by side, in one process, on this machine.
 
-1. the seed's loop (torchvision dataset + ToTensor + DataLoader) against the engine;
+1. the seed's loop (torchvision dataset + ToTensor + DataLoader) against the engine,
+   alternated 3 times, medians;
 2. seconds of training until the fastest presets reach 90 % Fashion-MNIST / 99 % MNIST;
 3. draw-to-prediction latency for one 280x280 canvas;
 4. a run through the dashboard's background runner against the same run in the foreground,
@@ -87,18 +88,36 @@ def seed_loop(n_examples: int, batch_size: int = 256, workers: int = 4) -> dict:
             "test_acc": correct / len(test_set)}
 
 
-def engine_loop(n_examples: int, batch_size: int = 256) -> dict:
-    """The engine on the same epoch: compiled as the book's 10-epoch recipe runs (first in this
-    process, then again with the compiled code cached), and eager as short runs go."""
+def engine_loop(n_examples: int, compile: bool, batch_size: int = 256) -> dict:
+    """The engine on the seed loop's epoch: compiled as the book's 10-epoch recipe runs, or
+    eager as short runs go."""
     ds = data.load("fashion-mnist")
     cfg = D2L.replace(epochs=1, batch_size=batch_size, max_train_examples=n_examples, device="cpu")
-    out = {}
-    for key, compile in (("compiled_first", True), ("compiled", True), ("eager", False)):
-        r = engine.train(cfg, dataset=ds, compile=compile)
-        out[key] = {"examples_per_sec": r.examples_per_sec, "epoch_plus_eval_s": r.wall_time,
-                    "warm_up_s": r.wall_time - r.train_time, "test_acc": r.test_acc,
-                    "compiled": r.compiled}
-    return out
+    r = engine.train(cfg, dataset=ds, compile=compile)
+    return {"examples_per_sec": r.examples_per_sec, "epoch_plus_eval_s": r.wall_time,
+            "warm_up_s": r.wall_time - r.train_time, "test_acc": r.test_acc,
+            "compiled": r.compiled}
+
+
+def throughput(n_examples: int, repeats: int) -> dict:
+    """Seed loop, compiled engine and eager engine, alternated `repeats` times; medians. The
+    compiled engine's first run in the process (its compile included) is reported apart."""
+    first = engine_loop(n_examples, compile=True)
+    samples: dict[str, list[dict]] = {"seed_loop": [], "compiled": [], "eager": []}
+    for _ in range(repeats):
+        samples["seed_loop"].append(seed_loop(n_examples))
+        samples["compiled"].append(engine_loop(n_examples, compile=True))
+        samples["eager"].append(engine_loop(n_examples, compile=False))
+    med = {k: {f: statistics.median(s[f] for s in v) for f in ("examples_per_sec",
+                                                                 "epoch_plus_eval_s")}
+           for k, v in samples.items()}
+    seed, eng = med["seed_loop"], med["compiled"]
+    return {"examples": n_examples, "batch_size": 256, "repeats": repeats,
+            "seed_loop": seed, "engine": eng,
+            "engine_variants": {"compiled_first": first, **{k: med[k] for k in ("compiled", "eager")}},
+            "speedup": eng["examples_per_sec"] / seed["examples_per_sec"],
+            "epoch_speedup": seed["epoch_plus_eval_s"] / eng["epoch_plus_eval_s"],
+            "samples": {k: [s["examples_per_sec"] for s in v] for k, v in samples.items()}}
 
 
 def time_to_accuracy(config: TrainConfig, target: float, max_epochs: int | None = None) -> dict:
@@ -190,9 +209,6 @@ def peak_memory_mb() -> dict:
 
 def collect(quick: bool = False) -> dict:
     n = 15_360 if quick else 60_000
-    seed = seed_loop(n)
-    engines = engine_loop(n)
-    eng = engines["compiled"]
     fast = PRESETS["fast"]
     if quick:  # one short epoch each, lower targets: checks the machinery, not the goals
         fast = fast.replace(epochs=1, max_train_examples=n)
@@ -205,10 +221,7 @@ def collect(quick: bool = False) -> dict:
         "machine": {"cpu": platform.processor() or platform.machine(),
                     "device": describe(resolve("auto")), "torch": torch.__version__,
                     "threads": torch.get_num_threads(), "quick": quick},
-        "throughput": {"examples": n, "batch_size": 256, "seed_loop": seed, "engine": eng,
-                       "engine_variants": engines,
-                       "speedup": eng["examples_per_sec"] / seed["examples_per_sec"],
-                       "epoch_speedup": seed["epoch_plus_eval_s"] / eng["epoch_plus_eval_s"]},
+        "throughput": throughput(n, 1 if quick else 3),
         "time_to_accuracy": tta,
         "draw_latency": draw_latency(),
         "runner": runner_vs_cli(n // 4 if quick else 30_000, 1 if quick else 2),
@@ -247,8 +260,9 @@ def run_bench(json_out: bool = False, quick: bool = False) -> int:
     print(f"seed loop             : {t['seed_loop']['examples_per_sec']:9,.0f} ex/s, "
           f"epoch+eval {t['seed_loop']['epoch_plus_eval_s']:.2f} s")
     for name, e in t["engine_variants"].items():
+        warm = f" (warm-up {e['warm_up_s']:.2f} s)" if "warm_up_s" in e else ""
         print(f"engine {name:<15}: {e['examples_per_sec']:9,.0f} ex/s, "
-              f"epoch+eval {e['epoch_plus_eval_s']:.2f} s (warm-up {e['warm_up_s']:.2f} s)")
+              f"epoch+eval {e['epoch_plus_eval_s']:.2f} s{warm}")
     for k, g in report["goals"].items():
         v = g["value"]
         shown = "not reached" if v is None else f"{v:.3g}"
