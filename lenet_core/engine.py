@@ -22,8 +22,9 @@ from .model import build_lenet
 
 # Forward-only batch size for evaluation. Measured on the CPU: 256 is as fast as 1000+ for the
 # book's net and 1.5x faster for wide ones (cache); accelerators want fewer, bigger launches.
-EVAL_BATCH = {"cpu": 256}
+EVAL_BATCH_CPU = 256
 EVAL_BATCH_ACCELERATOR = 2500
+TRAIN_SIZE = 60_000  # training examples in MNIST and Fashion-MNIST alike
 # torch.compile fuses activation + pooling (~+12 % on the CPU) but costs seconds of warm-up, so
 # it only pays on long runs (docs/BENCHMARKS.md). MPS is left eager.
 COMPILE_MIN_EXAMPLES = 300_000
@@ -98,7 +99,7 @@ def to_input(x: torch.Tensor, device: torch.device, config: TrainConfig) -> torc
 
 def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int | None = None) -> float:
     """Accuracy of `net` on prepared inputs `x` and labels `y`; restores the train/eval mode."""
-    batch = batch or EVAL_BATCH.get(x.device.type, EVAL_BATCH_ACCELERATOR)
+    batch = batch or (EVAL_BATCH_CPU if x.device.type == "cpu" else EVAL_BATCH_ACCELERATOR)
     was_training = net.training
     net.eval()
     correct = torch.zeros((), dtype=torch.long, device=y.device)
@@ -107,6 +108,15 @@ def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int | None
             correct += (net(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()
     net.train(was_training)
     return correct.item() / len(y)
+
+
+def train_examples(config: TrainConfig, available: int = TRAIN_SIZE) -> int:
+    """How many training examples a run uses: all, or the config's cap."""
+    return min(available, config.max_train_examples or available)
+
+
+def batches_per_epoch(config: TrainConfig, available: int = TRAIN_SIZE) -> int:
+    return math.ceil(train_examples(config, available) / config.batch_size)
 
 
 def compile_for_training(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
@@ -141,7 +151,7 @@ def train(
     emit = on_event or (lambda e: None)
     stop = should_stop or (lambda: False)
 
-    n_train = min(len(ds.train_y), config.max_train_examples or len(ds.train_y))
+    n_train = train_examples(config, len(ds.train_y))
     train_x = to_input(ds.train_x[:n_train], device, config)
     train_y = ds.train_y[:n_train].to(device)
     test_x = to_input(ds.test_x, device, config)
@@ -149,16 +159,15 @@ def train(
 
     net = prepare_model(config, device)
     opt = make_optimizer(config, net.parameters())
-    sched = None
     loss_fn = nn.CrossEntropyLoss()
     shuffle = torch.Generator().manual_seed(config.seed)  # on the CPU: data never depends on device
 
     bs = config.batch_size
-    num_batches = math.ceil(n_train / bs)
+    num_batches = batches_per_epoch(config, len(ds.train_y))
     every = max(1, num_batches // 5)  # the animator's 5 points per epoch
     total_steps = num_batches * config.epochs
-    if config.schedule == "onecycle":
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total_steps)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total_steps)
+             if config.schedule == "onecycle" else None)
     # Reading a value back from an accelerator stalls its queue; on the CPU it costs nothing.
     check_every = 1 if device.type == "cpu" else every
 

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import torch
 
 from . import device as device_mod
+from . import engine
 from .config import ConfigError, TrainConfig
 from .inference import Activation
 from .model import summary
@@ -43,7 +44,6 @@ AT_CHANCE_HINT = ("Test accuracy is at chance (10 %): the model did not learn. W
                   "not converge\". Lower the learning rate (ReLU trains at lr 0.1: the `relu-qa` "
                   "preset).")
 FIXED_RANGE_EPOCHS = 20  # up to this many epochs, the x axis spans the whole run from the start
-TRAIN_SIZE = 60_000  # training examples in MNIST and Fashion-MNIST alike
 
 
 # --- formatting -----------------------------------------------------------------------------
@@ -139,11 +139,6 @@ def progress(run: Run) -> tuple[float, str]:
     return frac, " · ".join(parts)
 
 
-def num_batches(config: TrainConfig) -> int:
-    n = min(TRAIN_SIZE, config.max_train_examples or TRAIN_SIZE)
-    return math.ceil(n / config.batch_size)
-
-
 def at_chance(run: Run) -> bool:
     """A run that ended without learning anything: test accuracy near 1 in 10."""
     return run.status in ("finished", "stopped") and run.test_acc is not None \
@@ -154,7 +149,8 @@ def diverged_x(run: Run) -> float | None:
     """Where a diverged run blew up, in epochs (the curves' x)."""
     if run.diverged_step is None:
         return None
-    return run.diverged_step / (run.progress.get("num_batches") or num_batches(run.config))
+    return run.diverged_step / (run.progress.get("num_batches")
+                                or engine.batches_per_epoch(run.config))
 
 
 # --- curves ---------------------------------------------------------------------------------
