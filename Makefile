@@ -7,7 +7,7 @@ DATA ?= data
 DATA_STAMP := $(DATA)/MNIST/raw/t10k-labels-idx1-ubyte $(DATA)/FashionMNIST/raw/t10k-labels-idx1-ubyte
 DEB_PACKAGES := chromium dataset-fashion-mnist
 
-.PHONY: run test setup system lint default-model bench clean-venv
+.PHONY: run test test-fast setup system lint default-model bench clean-venv
 
 run: setup
 	$(VENV)/bin/streamlit run app.py
@@ -15,6 +15,11 @@ run: setup
 test: setup
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# The unit tests only (no browser, no real training runs): under a minute, for iterating.
+test-fast: setup
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "not e2e and not slow"
 
 setup: system $(STAMP) $(DATA_STAMP)
 

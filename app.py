@@ -7,8 +7,8 @@ runs that are training or waiting. Training itself happens in background process
 
 import streamlit as st
 
-from lenet_core import views
-from pages.common import device_label, navigation, router_ran, store
+from lenet_core.progress import progress_line
+from pages.common import STATUS_COLORS, device_label, navigation, router_ran, store
 
 SIDEBAR_REFRESH_S = 2.0
 
@@ -25,9 +25,9 @@ def active_runs() -> None:
     if not runs:
         st.caption("None. Start one on the Train page.")
     for run in reversed(runs):  # oldest first: the order the queue runs them in
-        frac, text = views.progress(run)
-        st.markdown(f"**{run.name}**  \n:{views.STATUS_COLORS[run.status]}-badge[{run.status}]")
-        st.progress(frac, text=text.split(" · ETA")[0] if run.status == "running" else None)
+        frac, text = progress_line(run, eta=False)
+        st.markdown(f"**{run.name}**  \n:{STATUS_COLORS[run.status]}-badge[{run.status}]")
+        st.progress(frac, text=text if run.status == "running" else None)
 
 
 with st.sidebar:

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import data, engine, inference
+from . import checkpoint, data, engine, inference
 from .config import D2L, PRESETS, TrainConfig
 from .device import describe, resolve
 from .model import build_lenet
@@ -146,7 +146,7 @@ def _preset_name(config: TrainConfig) -> str:
 
 
 def draw_latency(repeats: int = 50) -> dict:
-    model = inference.default_model()
+    model = checkpoint.load_default()
     canvas = np.zeros((280, 280, 4), np.uint8)
     canvas[60:220, 130:150] = 255  # a "1"
     inference.classify_canvas(model, canvas)
@@ -191,7 +191,7 @@ def runner_vs_cli(n_examples: int, repeats: int = 2) -> dict:
 
                 if poll:
                     threading.Thread(target=page, daemon=True).start()
-                runner._children[run_id].wait()
+                runner.wait(run_id, store)
                 done.set()
                 figures[key].append(store.get(run_id).examples_per_sec)
     med = {k: statistics.median(v) for k, v in figures.items()}

@@ -8,22 +8,9 @@ import os
 import sys
 import time
 
-from . import data
-from .config import (
-    ACTIVATIONS,
-    ARCHS,
-    DATASETS,
-    DEVICES,
-    INITS,
-    OPTIMIZERS,
-    POOLINGS,
-    PRESET_HELP,
-    PRESETS,
-    SCHEDULES,
-    ConfigError,
-    TrainConfig,
-    preset,
-)
+from . import data, outcome
+from .config import PRESET_HELP, PRESETS, SPECS, ConfigError, TrainConfig, from_text, preset
+from .store import StoreError
 
 
 class UsageError(Exception):
@@ -35,41 +22,36 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see {self.prog} --help)")
 
 
+def flag(name: str) -> str:
+    """The command-line flag of a TrainConfig field."""
+    return SPECS[name].flag or "--" + name.replace("_", "-")
+
+
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, from its spec. Values stay text here: config.from_text
+    reads and checks them all, so every bad flag is reported at once."""
     g = p.add_argument_group("hyperparameters (override the preset)")
     g.add_argument("--preset", choices=list(PRESETS), default="d2l",
                    help="starting point: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items())
                    .replace("%", "%%"))
-    g.add_argument("--dataset", choices=DATASETS)
-    g.add_argument("--arch", choices=ARCHS, help="lenet (CNN) or mlp (the Q&A's comparison)")
-    g.add_argument("--activation", choices=ACTIVATIONS)
-    g.add_argument("--pooling", choices=POOLINGS)
-    g.add_argument("--channels", type=int, nargs=2, metavar=("C1", "C2"),
-                   help="conv output channels (book: 6 16)")
-    g.add_argument("--hidden", type=int, nargs=2, metavar=("H1", "H2"),
-                   help="hidden layer widths (book: 120 84)")
-    g.add_argument("--optimizer", choices=OPTIMIZERS)
-    g.add_argument("--lr", type=float)
-    g.add_argument("--schedule", choices=SCHEDULES, help="learning-rate schedule")
-    g.add_argument("--epochs", type=int)
-    g.add_argument("--batch-size", type=int)
-    g.add_argument("--init", choices=INITS)
-    g.add_argument("--normalize", action=argparse.BooleanOptionalAction, default=None,
-                   help="standardise pixels by the dataset's mean/std (the book: no)")
-    g.add_argument("--seed", type=int)
-    g.add_argument("--device", choices=DEVICES)
-    g.add_argument("--max-train-examples", type=int, metavar="N",
-                   help="train on the first N examples only (quick smoke runs)")
+    for name, spec in SPECS.items():
+        text = spec.help.replace("%", "%%")
+        if spec.kind == "bool":
+            g.add_argument(flag(name), dest=name, action=argparse.BooleanOptionalAction, help=text)
+        elif spec.kind == "ints":
+            lo, hi = spec.length
+            g.add_argument(flag(name), dest=name, nargs=lo if lo == hi else "+",
+                           metavar=spec.parts if lo == hi else "N", help=text)
+        else:
+            metavar = "{" + ",".join(spec.choices) + "}" if spec.choices else name.upper()
+            g.add_argument(flag(name), dest=name, metavar=metavar, help=text)
 
 
 def config_from_args(a: argparse.Namespace) -> TrainConfig:
-    fields = {"dataset": a.dataset, "arch": a.arch, "activation": a.activation,
-              "pooling": a.pooling, "conv_channels": a.channels, "hidden": a.hidden,
-              "optimizer": a.optimizer, "lr": a.lr, "schedule": a.schedule, "epochs": a.epochs,
-              "batch_size": a.batch_size, "init": a.init, "normalize": a.normalize,
-              "seed": a.seed, "device": a.device,
-              "max_train_examples": a.max_train_examples}
-    return preset(a.preset).replace(**{k: v for k, v in fields.items() if v is not None})
+    given = {name: getattr(a, name) for name in SPECS if getattr(a, name) is not None}
+    bools = {name: given.pop(name) for name in list(given) if SPECS[name].kind == "bool"}
+    base = preset(a.preset).replace(**bools)
+    return from_text(given, base)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -149,11 +131,9 @@ class _ProgressBar:
 
 
 def _cmd_train(a) -> int:
-    from .device import resolve
     from .runner import execute
     from .store import RunStore
-    config = config_from_args(a)
-    resolve(config.device)  # an unavailable device is a usage error, not a failed run
+    config = config_from_args(a)  # an unavailable device is a usage error, not a failed run
     store = RunStore()
     run_id = store.create(config, a.name)
     store.claim(run_id, os.getpid(), max_running=None)
@@ -183,8 +163,9 @@ def _cmd_train(a) -> int:
             if k in ("train_loss", "train_acc", "test_acc") and v is not None)
             + f", {run.examples_per_sec or 0:,.0f} examples/sec on {run.device}")
         if run.status == "diverged":
-            print(f"the loss stopped being finite at step {run.diverged_step}: "
-                  "lower the learning rate (the Q&A: ReLU trains at lr 0.1, not 0.9)")
+            print(f"diverged at step {run.diverged_step}.")
+        if hint := outcome.hint(run):
+            print(hint.replace("`", ""))
         if run.error:
             print(f"error: {run.error}")
     return 0 if run.status in ("finished", "stopped") else 1
@@ -241,11 +222,14 @@ def _read_image(path: str):
 def _cmd_predict(a) -> int:
     import numpy as np
 
-    from .inference import load_checkpoint, load_run, predict_proba, preprocess_canvas
+    from . import checkpoint
+    from .inference import predict_proba, preprocess_canvas
+    from .store import NoSuchRun, RunStore
     try:
-        model = load_run(a.run) if a.run else load_checkpoint(a.checkpoint)
-    except (KeyError, FileNotFoundError, ValueError) as e:
-        raise UsageError(str(e).strip("'\"")) from e
+        model = (checkpoint.load_ref(a.run, RunStore()) if a.run
+                 else checkpoint.load(a.checkpoint))
+    except (NoSuchRun, checkpoint.CheckpointError) as e:
+        raise UsageError(str(e)) from e
     for path in a.images:
         gray = _read_image(path)
         image = gray if gray.shape == (28, 28) else preprocess_canvas((gray * 255).astype(np.uint8))
@@ -274,6 +258,6 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ConfigError) as e:
         print(f"lenet_core: error: {e}", file=sys.stderr)
         return 2
-    except data.DataError as e:
+    except (data.DataError, StoreError) as e:
         print(f"lenet_core: error: {e}", file=sys.stderr)
         return 1

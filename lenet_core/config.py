@@ -1,76 +1,135 @@
-"""TrainConfig: every hyperparameter of a LeNet run, validated in one place, plus named presets."""
+"""TrainConfig: every hyperparameter of a LeNet run, each declared once with its spec, plus presets.
+
+A field's spec (label, help, choices, range) sits beside it. The CLI's flags and the Train form's
+widgets are generated from the specs, and `check` is the one place values are validated: it
+returns every problem at once, by field.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DATASETS = ("mnist", "fashion-mnist")
-ARCHS = ("lenet", "mlp")
-ACTIVATIONS = ("sigmoid", "relu", "tanh", "gelu")
-POOLINGS = ("avg", "max")
-OPTIMIZERS = ("sgd", "momentum", "adam")
-SCHEDULES = ("constant", "onecycle")
-INITS = ("xavier", "default")
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from .data import DATASETS
+
+# The form's sections, in order; each field names its own.
+GROUPS = ("Data", "Model", "Optimisation")
 
 
-class ConfigError(ValueError):
-    """A hyperparameter has a value that cannot train; the message names the field."""
+@dataclass(frozen=True)
+class Spec:
+    """What a field means and which values it takes, for people (form, CLI help) and checks."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    label: str  # the form's label
+    help: str  # one sentence, shared by the CLI's --help and the form's tooltip
+    group: str  # the form section it appears in (GROUPS)
+    kind: str  # "choice", "int", "optional-int", "float", "bool" or "ints" (a tuple of ints)
+    choices: tuple[str, ...] = ()
+    lo: float = 0  # smallest value (each entry's, for "ints")
+    hi: float = 0  # largest value
+    lo_open: bool = False  # lo itself is not allowed
+    length: tuple[int, int] = (1, 1)  # "ints": fewest and most entries
+    flag: str | None = None  # the CLI flag, when not --field-name
+    parts: tuple[str, ...] = ()  # "ints": a name per entry (form labels, CLI metavars)
+    wide: bool = False  # takes a whole row of the form
+
+    def problem(self, v: Any) -> str | None:
+        """Why `v` is not a valid value, or None."""
+        if self.kind == "choice":
+            return None if v in self.choices else \
+                f"must be one of {', '.join(self.choices)}; got {v!r}"
+        if self.kind == "bool":
+            return None if isinstance(v, bool) else f"must be true or false, got {v!r}"
+        if self.kind == "float":
+            ok = _is_number(v) and math.isfinite(v) and (self.lo < v if self.lo_open
+                                                         else self.lo <= v) and v <= self.hi
+            return None if ok else (f"must be a number in {'(' if self.lo_open else '['}"
+                                    f"{_num(self.lo)}, {_num(self.hi)}], got {v!r}")
+        if self.kind == "optional-int" and v is None:
+            return None
+        if self.kind == "ints":
+            if not isinstance(v, (tuple, list)):
+                return f"must be a list of whole numbers, got {v!r}"
+            lo, hi = self.length
+            if not lo <= len(v) <= hi:
+                want = str(lo) if lo == hi else f"{lo} to {hi}"
+                return f"needs {want} values, got {len(v)}"
+            return next((p for p in map(self._int_problem, v) if p), None)
+        return self._int_problem(v)
+
+    def _int_problem(self, v: Any) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, int) or not self.lo <= v <= self.hi:
+            return f"must be a whole number from {_num(self.lo)} to {_num(self.hi)}, got {v!r}"
+        return None
+
+    def parse(self, text: str | list[str]) -> Any:
+        """A value from the command line's text (a list of words for "ints"); raises ValueError."""
+        if self.kind == "ints":
+            return tuple(int(w) for w in text)
+        if self.kind in ("int", "optional-int"):
+            return int(text)
+        if self.kind == "float":
+            return float(text)
+        return text
+
+
+def _spec(default: Any, label: str, help: str, group: str, kind: str, **kw: Any) -> Any:
+    return dataclasses.field(default=default, metadata={"spec": Spec(label, help, group, kind, **kw)})
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    dataset: str = "fashion-mnist"  # "mnist" (digits) or "fashion-mnist" (clothing)
-    arch: str = "lenet"  # "lenet" (the CNN) or "mlp" (the Q&A's comparison: hidden layers only)
-    activation: str = "sigmoid"  # after each conv and hidden layer: sigmoid, relu, tanh, gelu
-    pooling: str = "avg"  # 2x2 stride-2 pooling after each conv: "avg" (the book) or "max"
-    conv_channels: tuple[int, int] = (6, 16)  # output channels of conv1 and conv2
-    hidden: tuple[int, int] = (120, 84)  # widths of the two hidden fully-connected layers
-    optimizer: str = "sgd"  # "sgd", "momentum" (SGD, momentum 0.9) or "adam"
-    lr: float = 0.9  # learning rate (the peak rate under "onecycle")
-    schedule: str = "constant"  # "constant" (the book) or "onecycle" (warm up, then anneal)
-    epochs: int = 10  # passes over the training set
-    batch_size: int = 256  # examples per optimizer step
-    init: str = "xavier"  # "xavier" (uniform, as in the seed) or "default" (PyTorch's)
-    normalize: bool = False  # standardise pixels by the dataset's mean/std; the book feeds [0, 1]
-    seed: int = 0  # seeds weights and shuffling: same seed + same device = same numbers
-    device: str = "auto"  # "auto" picks cuda, then mps, then cpu
-    max_train_examples: int | None = None  # cap on training examples, for quick smoke runs
+    # Data
+    dataset: str = _spec("fashion-mnist", "Dataset", "mnist: handwritten digits; fashion-mnist: "
+                         "clothing (the book's choice)", "Data", "choice", choices=tuple(DATASETS))
+    max_train_examples: int | None = _spec(
+        None, "Max train examples", "Train on the first N examples only: quick runs (all 60,000 "
+        "when empty)", "Data", "optional-int", lo=1, hi=60_000)
+    normalize: bool = _spec(False, "Normalise pixels", "Standardise pixels by the dataset's mean "
+                            "and std; the book feeds [0, 1] as ToTensor gives", "Data", "bool",
+                            wide=True)
+    # Model
+    arch: str = _spec("lenet", "Architecture", "lenet: the CNN; mlp: hidden layers only (the "
+                      "Q&A's comparison)", "Model", "choice", choices=("lenet", "mlp"))
+    activation: str = _spec("sigmoid", "Activation", "After each conv and hidden layer", "Model",
+                            "choice", choices=("sigmoid", "relu", "tanh", "gelu"))
+    pooling: str = _spec("avg", "Pooling", "2x2 stride-2 pooling after each conv: avg (the book) "
+                         "or max", "Model", "choice", choices=("avg", "max"))
+    conv_channels: tuple[int, ...] = _spec(
+        (6, 16), "Conv channels", "Output channels of conv1 and conv2 (the book: 6 16)", "Model",
+        "ints", lo=1, hi=256, length=(2, 2), flag="--channels", parts=("C1", "C2"), wide=True)
+    hidden: tuple[int, ...] = _spec(
+        (120, 84), "Hidden", "Widths of the two hidden fully connected layers (the book: 120 84)",
+        "Model", "ints", lo=1, hi=4096, length=(2, 2), parts=("H1", "H2"), wide=True)
+    init: str = _spec("xavier", "Init", "xavier: uniform, as in the seed; default: PyTorch's",
+                      "Model", "choice", choices=("xavier", "default"))
+    seed: int = _spec(0, "Seed", "Seeds weights and shuffling: same seed, same device, the same "
+                      "numbers", "Model", "int", lo=0, hi=2**63 - 1)
+    # Optimisation
+    optimizer: str = _spec("sgd", "Optimizer", "sgd, momentum (SGD with momentum 0.9) or adam",
+                           "Optimisation", "choice", choices=("sgd", "momentum", "adam"))
+    lr: float = _spec(0.9, "Learning rate", "The peak rate under onecycle", "Optimisation",
+                      "float", lo=0, hi=10, lo_open=True)
+    schedule: str = _spec("constant", "Schedule", "constant: the book; onecycle: warm up, then "
+                          "anneal", "Optimisation", "choice", choices=("constant", "onecycle"))
+    device: str = _spec("auto", "Device", "auto: CUDA, then Apple MPS, then the CPU",
+                        "Optimisation", "choice", choices=("auto", "cpu", "cuda", "mps"))
+    epochs: int = _spec(10, "Epochs", "Passes over the training set", "Optimisation", "int",
+                        lo=1, hi=1000)
+    batch_size: int = _spec(256, "Batch size", "Examples per optimizer step", "Optimisation",
+                            "int", lo=1, hi=60_000)
 
     def __post_init__(self) -> None:
         # Lists arrive from JSON and argparse; store tuples so the config stays hashable.
-        object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
-        object.__setattr__(self, "hidden", tuple(self.hidden))
-        self.validate()
-
-    def validate(self) -> None:
-        _choice("dataset", self.dataset, DATASETS)
-        _choice("arch", self.arch, ARCHS)
-        _choice("activation", self.activation, ACTIVATIONS)
-        _choice("pooling", self.pooling, POOLINGS)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("init", self.init, INITS)
-        _choice("device", self.device, DEVICES)
-        _widths("conv_channels", self.conv_channels, 256)
-        _widths("hidden", self.hidden, 4096)
-        if _not_number(self.lr) or not 0 < self.lr <= 10:
-            raise ConfigError("lr", f"must be a number in (0, 10], got {self.lr!r}")
-        _int_range("epochs", self.epochs, 1, 1000)
-        _int_range("batch_size", self.batch_size, 1, 60_000)
-        _int_range("seed", self.seed, 0, 2**63 - 1)
-        if not isinstance(self.normalize, bool):
-            raise ConfigError("normalize", f"must be true or false, got {self.normalize!r}")
-        if self.max_train_examples is not None:
-            _int_range("max_train_examples", self.max_train_examples, 1, 60_000)
+        for name in ("conv_channels", "hidden"):
+            if isinstance(getattr(self, name), list):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
+        if problems := check(self.__dict__):
+            raise ConfigError(problems)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -82,9 +141,8 @@ class TrainConfig:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainConfig:
+        unknown = sorted(set(d) - set(SPECS))
         if unknown:
             raise ConfigError(unknown[0], "is not a TrainConfig field")
         return cls(**d)
@@ -93,25 +151,74 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
-def _not_number(v: Any) -> bool:
-    return isinstance(v, bool) or not isinstance(v, (int, float)) or v != v
+SPECS: dict[str, Spec] = {f.name: f.metadata["spec"] for f in dataclasses.fields(TrainConfig)}
 
 
-def _choice(field: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(field, f"must be one of {', '.join(choices)}; got {value!r}")
+class ConfigError(ValueError):
+    """Hyperparameters that cannot train. `problems` maps each bad field to its message;
+    `field` and `message` are the first of them."""
+
+    def __init__(self, field: str | Mapping[str, str], message: str | None = None):
+        self.problems = dict(field) if message is None else {field: message}
+        self.field, self.message = next(iter(self.problems.items()))
+        super().__init__("; ".join(f"{f}: {m}" for f, m in self.problems.items()))
 
 
-def _int_range(field: str, value: Any, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(field, f"must be a whole number from {lo} to {hi}, got {value!r}")
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
-def _widths(field: str, value: tuple, hi: int) -> None:
-    if len(value) != 2:
-        raise ConfigError(field, f"needs exactly 2 widths, got {len(value)}")
-    for v in value:
-        _int_range(field, v, 1, hi)
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[str, str]:
+    """Every problem with these field values, by field ({} when they make a valid config).
+
+    device_available also refuses a device this machine does not have (the form and the CLI
+    ask for it; a config read back from a checkpoint made elsewhere does not)."""
+    problems = {}
+    for name, spec in SPECS.items():
+        if name in values and (p := spec.problem(values[name])):
+            problems[name] = p
+    if device_available and "device" in values and "device" not in problems:
+        from .device import resolve
+        try:
+            resolve(values["device"])
+        except ConfigError as e:
+            problems["device"] = e.message
+    return problems
+
+
+def build(values: Mapping[str, Any], base: TrainConfig | None = None, *,
+          device_available: bool = True) -> TrainConfig:
+    """`base` (the book's recipe by default) with `values` over it; raises one ConfigError
+    naming every bad field."""
+    base = base or TrainConfig()
+    problems = {name: "is not a TrainConfig field" for name in sorted(set(values) - set(SPECS))}
+    problems |= check({**base.__dict__, **values}, device_available=device_available)
+    if problems:
+        raise ConfigError(problems)
+    return base.replace(**values)
+
+
+def from_text(texts: Mapping[str, str | list[str]], base: TrainConfig | None = None) -> TrainConfig:
+    """`build` from the command line's words: every unreadable or bad value is reported."""
+    values, problems = {}, {}
+    for name, text in texts.items():
+        spec = SPECS[name]
+        try:
+            values[name] = spec.parse(text)
+        except ValueError:
+            shown = " ".join(text) if isinstance(text, list) else text
+            problems[name] = spec.problem(shown) or f"cannot read {shown!r}"
+    try:
+        config = build(values, base)
+    except ConfigError as e:
+        raise ConfigError(problems | e.problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
 
 
 # The seed's recipe, exactly: sigmoid, average pooling, SGD at lr 0.9, 10 epochs, batch 256.
@@ -130,16 +237,16 @@ FAST = MODERN.replace(conv_channels=(12, 24), schedule="onecycle", lr=4e-3, epoc
 # The seed's Q&A answer: ReLU diverges at lr 0.9 but trains at lr 0.1.
 RELU_QA = D2L.replace(activation="relu", lr=0.1)
 
-# The model shipped for Draw and Inspect (the book's widths, so ~250 KB);
+# The recipe of the model shipped for Draw and Inspect (the book's widths, so ~250 KB);
 # `make default-model` retrains it with this preset.
-DEFAULT_MODEL = MODERN.replace(schedule="onecycle", lr=4e-3, epochs=5)
+DEFAULT_MODEL_RECIPE = MODERN.replace(schedule="onecycle", lr=4e-3, epochs=5)
 
 PRESETS: dict[str, TrainConfig] = {
     "d2l": D2L,
     "modern": MODERN,
     "fast": FAST,
     "relu-qa": RELU_QA,
-    "default-model": DEFAULT_MODEL,
+    "default-model": DEFAULT_MODEL_RECIPE,
 }
 
 PRESET_HELP = {

@@ -32,9 +32,11 @@ class DatasetInfo:
     name: str  # our name, as in TrainConfig.dataset
     folder: str  # torchvision's class name, which is also its folder under the data root
     classes: tuple[str, ...]  # label index -> human name
-    mean: float  # of the training pixels in [0, 1]; training and inference normalise with it
+    mean: float  # of the training pixels in [0, 1]; training and inference `normalize` with it
     std: float
     idx_sha256: dict[str, str]  # uncompressed IDX file -> sha256
+    train_size: int = 60_000  # examples in the training set
+    test_size: int = 10_000
 
 
 _FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -315,13 +317,14 @@ def status(root: Path | str | None = None) -> list[dict]:
     return rows
 
 
-def normalise(images: torch.Tensor, name: str, standardize: bool) -> torch.Tensor:
+def prepare(images: torch.Tensor, name: str, normalize: bool) -> torch.Tensor:
     """uint8 (N, 28, 28) or float in [0, 1] -> the float (N, 1, 28, 28) the network sees:
-    [0, 1] as torchvision's ToTensor gives (the book), or standardised by the dataset's mean/std."""
+    [0, 1] as torchvision's ToTensor gives (the book), or, with `normalize`, standardised by
+    the dataset's mean and std."""
     x = images.float() / 255 if images.dtype == torch.uint8 else images.float()
     if x.dim() == 3:
         x = x.unsqueeze(1)
-    if not standardize:
+    if not normalize:
         return x
     ds = info(name)
     return (x - ds.mean) / ds.std

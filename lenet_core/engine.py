@@ -1,8 +1,8 @@
 """The training engine: what the seed's `train_ch6` meant, working, fast, and silent.
 
 It reports through a callback (the run store, the CLI's progress bar, a test's list) and
-never prints or plots. Each epoch yields 5 training points, as the book's animator draws them,
-and a test accuracy at its end.
+never prints or plots. Each epoch yields POINTS_PER_EPOCH training points, as the book's
+animator draws them, and a test accuracy at its end.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .model import build_lenet
 # book's net and 1.5x faster for wide ones (cache); accelerators want fewer, bigger launches.
 EVAL_BATCH_CPU = 256
 EVAL_BATCH_ACCELERATOR = 2500
-TRAIN_SIZE = 60_000  # training examples in MNIST and Fashion-MNIST alike
+POINTS_PER_EPOCH = 5  # the book's animator: train loss and accuracy 5 times an epoch
 # torch.compile fuses activation + pooling (~+12 % on the CPU) but costs seconds of warm-up, so
 # it only pays on long runs (docs/BENCHMARKS.md). MPS is left eager.
 COMPILE_MIN_EXAMPLES = 300_000
@@ -93,7 +93,7 @@ def prepare_model(config: TrainConfig, device: torch.device) -> nn.Module:
 
 def to_input(x: torch.Tensor, device: torch.device, config: TrainConfig) -> torch.Tensor:
     """uint8 images -> the float input `config` trains on, on `device`, in the convs' layout."""
-    x = data_mod.normalise(x, config.dataset, config.normalize)
+    x = data_mod.prepare(x, config.dataset, config.normalize)
     return x.to(device).contiguous(memory_format=torch.channels_last)
 
 
@@ -110,12 +110,13 @@ def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int | None
     return correct.item() / len(y)
 
 
-def train_examples(config: TrainConfig, available: int = TRAIN_SIZE) -> int:
-    """How many training examples a run uses: all, or the config's cap."""
+def train_examples(config: TrainConfig, available: int | None = None) -> int:
+    """How many training examples a run uses: all the dataset has, or the config's cap."""
+    available = available or data_mod.DATASETS[config.dataset].train_size
     return min(available, config.max_train_examples or available)
 
 
-def batches_per_epoch(config: TrainConfig, available: int = TRAIN_SIZE) -> int:
+def batches_per_epoch(config: TrainConfig, available: int | None = None) -> int:
     return math.ceil(train_examples(config, available) / config.batch_size)
 
 
@@ -164,7 +165,7 @@ def train(
 
     bs = config.batch_size
     num_batches = batches_per_epoch(config, len(ds.train_y))
-    every = max(1, num_batches // 5)  # the animator's 5 points per epoch
+    every = max(1, num_batches // POINTS_PER_EPOCH)
     total_steps = num_batches * config.epochs
     sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total_steps)
              if config.schedule == "onecycle" else None)

@@ -1,10 +1,9 @@
-"""Using a trained model: load it, predict, turn a canvas drawing into an MNIST digit, and look
-inside (every layer's activation for one input)."""
+"""Using a trained model (lenet_core.checkpoint loads it): predict, turn a canvas drawing into an
+MNIST digit, and look inside (every layer's activation for one input)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -12,48 +11,10 @@ from PIL import Image
 from torch import nn
 
 from . import data
-from .config import TrainConfig
-from .model import build_lenet
-from .store import RunStore
+from .checkpoint import LoadedModel
 
-DEFAULT_MODEL_PATH = Path(__file__).parent / "assets" / "default-mnist.pt"
 INK_THRESHOLD = 0.15  # a pixel brighter than this (in [0, 1]) counts as ink
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is "nothing drawn", not a digit
-
-
-@dataclass(frozen=True)
-class LoadedModel:
-    net: nn.Module  # in eval mode, on the CPU
-    config: TrainConfig
-    class_names: tuple[str, ...]
-    label: str  # where it came from, for people
-
-
-def load_checkpoint(path: Path | str, label: str | None = None) -> LoadedModel:
-    """Rebuild the network from the checkpoint's own config, then load its weights."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or ckpt.get("format") != "lenet-lab/1":
-        raise ValueError(f"{path} is not a LeNet Lab checkpoint")
-    config = TrainConfig.from_dict(ckpt["config"])
-    net = build_lenet(config)
-    net.load_state_dict(ckpt["state_dict"])
-    return LoadedModel(net.eval(), config, tuple(ckpt["class_names"]), label or str(path))
-
-
-def load_run(run_id: str, store: RunStore | None = None) -> LoadedModel:
-    store = store or RunStore()
-    run = store.get(run_id)
-    path = store.checkpoint_path(run_id)
-    if not path.is_file():
-        raise FileNotFoundError(f"run {run_id} ({run.status}) has no checkpoint")
-    return load_checkpoint(path, label=f"run {run_id}: {run.name}")
-
-
-def default_model() -> LoadedModel:
-    return load_checkpoint(DEFAULT_MODEL_PATH, label="default MNIST model")
 
 
 def predict_proba(model: LoadedModel, images: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -64,7 +25,7 @@ def predict_proba(model: LoadedModel, images: torch.Tensor | np.ndarray) -> torc
     if x.shape[-2:] != (28, 28):
         raise ValueError(f"images must be 28x28, got {tuple(x.shape)}")
     with torch.inference_mode():
-        x = data.normalise(x, model.config.dataset, model.config.normalize)
+        x = data.prepare(x, model.config.dataset, model.config.normalize)
         return torch.softmax(model.net(x), dim=1)
 
 
@@ -136,8 +97,8 @@ class Activation:
 
 def feature_maps(model: LoadedModel, image: torch.Tensor | np.ndarray) -> list[Activation]:
     """Every layer's output for one 28x28 image (uint8 or float in [0, 1])."""
-    x = data.normalise(torch.as_tensor(image).reshape(1, 28, 28), model.config.dataset,
-                       model.config.normalize)
+    x = data.prepare(torch.as_tensor(image).reshape(1, 28, 28), model.config.dataset,
+                     model.config.normalize)
     out = []
     with torch.inference_mode():
         for name, layer in model.net.named_children():

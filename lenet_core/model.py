@@ -68,6 +68,3 @@ def summary(config: TrainConfig) -> list[LayerRow]:
                                  sum(p.numel() for p in layer.parameters())))
     return rows
 
-
-def count_params(net: nn.Module) -> int:
-    return sum(p.numel() for p in net.parameters())

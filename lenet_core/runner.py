@@ -14,11 +14,11 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any
 
-from . import data
+from . import checkpoint, data
 from .engine import Event, train
-from .store import RunStore
+from .progress import Progress
+from .store import Run, RunStore
 
 PROGRESS_EVERY = 0.5  # seconds between progress/heartbeat writes and stop-flag reads
 QUEUE_POLL = 0.5  # seconds between a queued worker's looks at the queue
@@ -48,6 +48,20 @@ def stop(run_id: str, store: RunStore | None = None) -> None:
     (store or RunStore()).request_stop(run_id)
 
 
+def wait(run_id: str, store: RunStore | None = None, timeout: float | None = None,
+         interval: float = 0.2) -> Run:
+    """Block until the run has ended (whatever ended it); returns it. TimeoutError after
+    `timeout` seconds. It watches the store, so it works for any run, not only this process's."""
+    store = store or RunStore()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while (run := store.get(run_id)).active:
+        _reap_children()  # a dead child must stop being a zombie to read as dead
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"run {run_id} is still {run.status} after {timeout} s")
+        time.sleep(interval)
+    return run
+
+
 def _reap_children() -> None:
     for run_id, proc in list(_children.items()):
         if proc.poll() is not None:
@@ -61,7 +75,7 @@ class StoreSink:
     def __init__(self, store: RunStore, run_id: str, device: str):
         self.store, self.run_id, self.device = store, run_id, device
         self.stop_event = threading.Event()
-        self._progress: dict[str, Any] = {}
+        self._progress: Progress | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
         self._thread.start()
@@ -70,19 +84,14 @@ class StoreSink:
         if e.kind == "point" and e.point is not None:
             p = e.point
             self.store.add_point(self.run_id, p.x, p.step, p.train_loss, p.train_acc, p.test_acc)
-        self._progress = {
-            "epoch": e.epoch, "batch": e.batch, "num_batches": e.num_batches, "step": e.step,
-            "total_steps": e.total_steps, "examples_per_sec": e.examples_per_sec,
-            "elapsed": e.elapsed,
-            "eta": (e.total_steps - e.step) * e.elapsed / e.step if e.step else None,
-        }
+        self._progress = Progress.of(e)
 
     def _beat(self) -> None:
         while not self._done.wait(PROGRESS_EVERY):
             self.flush()
 
     def flush(self) -> None:
-        self.store.heartbeat(self.run_id, self._progress or None, self.device)
+        self.store.heartbeat(self.run_id, self._progress, self.device)
         if self.store.stop_requested(self.run_id):
             self.stop_event.set()
 
@@ -116,7 +125,7 @@ def execute(store: RunStore, run_id: str, on_event=None) -> str:
         result = train(config, dataset=ds, on_event=both, should_stop=sink.stop_event.is_set)
         sink.close()
         if result.status in ("finished", "stopped") and result.model is not None:
-            store.save_checkpoint(run_id, config, result.model, ds.info.classes)
+            checkpoint.save(store.checkpoint_path(run_id), config, result.model, ds.info.classes)
         store.finish(run_id, result.status, train_loss=result.train_loss,
                      train_acc=result.train_acc, test_acc=result.test_acc,
                      examples_per_sec=result.examples_per_sec, train_time=result.train_time,

@@ -1,7 +1,9 @@
-"""The run store: every run, its curves and its checkpoint, in one SQLite file (WAL) on disk.
+"""The run store: every run and its curves in one SQLite file (WAL), checkpoints beside it.
 
 One process writes a run (its trainer); any number read at once (pages, CLI, tests). A run
 whose process has died is marked `interrupted` by whoever next reads it, metrics intact.
+The schema carries a version (`PRAGMA user_version`); opening a store applies the migrations
+it lacks, so an upgrade never loses a run.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .config import TrainConfig
+from .progress import Progress
 
 STATUSES = ("queued", "running", "finished", "stopped", "diverged", "failed", "interrupted")
 ACTIVE = ("queued", "running")
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a live pid is not trusted
 
-_SCHEMA = """
+# Migration k takes a store from schema version k to k + 1. Never edit one that has shipped:
+# append a new one. Version 1 is the first schema; stores made before versions existed hold it
+# at user_version 0, and its IF NOT EXISTS makes applying it to them a no-op.
+_V1 = """
 CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -39,7 +43,7 @@ CREATE TABLE IF NOT EXISTS runs (
     pid INTEGER,                   -- the process training it, while active
     heartbeat REAL,                -- last sign of life from that process
     stop_requested INTEGER NOT NULL DEFAULT 0,
-    progress TEXT,                 -- JSON: epoch, batch, num_batches, step, total_steps, ...
+    progress TEXT,                 -- progress.Progress as JSON
     train_loss REAL, train_acc REAL, test_acc REAL,
     examples_per_sec REAL, train_time REAL, wall_time REAL,
     diverged_step INTEGER,
@@ -54,6 +58,8 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
 """
+MIGRATIONS = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 METRIC_COLUMNS = ("x", "step", "train_loss", "train_acc", "test_acc")
 
@@ -71,7 +77,7 @@ class Run:
     pid: int | None
     heartbeat: float | None
     stop_requested: bool
-    progress: dict[str, Any]
+    progress: Progress | None
     train_loss: float | None
     train_acc: float | None
     test_acc: float | None
@@ -85,6 +91,17 @@ class Run:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+
+class NoSuchRun(KeyError):
+    """No run has this id."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0])
+
+
+class StoreError(RuntimeError):
+    """The run store cannot be used (written by a newer version, or not a database)."""
 
 
 def runs_root() -> Path:
@@ -114,8 +131,8 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "runs.db"
         with closing(self._connect()) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                _migrate(db, self.db_path)
 
     def _connect(self) -> sqlite3.Connection:
         # A fresh connection per call: safe across threads and processes, and cheap in SQLite.
@@ -171,11 +188,11 @@ class RunStore:
     def set_pid(self, run_id: str, pid: int) -> None:
         self._write("UPDATE runs SET pid=?, heartbeat=? WHERE id=?", (pid, time.time(), run_id))
 
-    def heartbeat(self, run_id: str, progress: dict[str, Any] | None = None,
+    def heartbeat(self, run_id: str, progress: Progress | None = None,
                   device: str | None = None) -> None:
         self._write("UPDATE runs SET heartbeat=?, progress=COALESCE(?, progress), "
                     "device=COALESCE(?, device) WHERE id=?",
-                    (time.time(), json.dumps(progress) if progress else None, device, run_id))
+                    (time.time(), progress.to_json() if progress else None, device, run_id))
 
     def add_point(self, run_id: str, x: float, step: int, train_loss: float | None = None,
                   train_acc: float | None = None, test_acc: float | None = None) -> None:
@@ -229,7 +246,7 @@ class RunStore:
             self._reap(db)
             row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
-            raise KeyError(f"no run with id {run_id!r}")
+            raise NoSuchRun(f"no run with id {run_id!r}")
         return _to_run(row)
 
     def list(self, status: str | None = None) -> list[Run]:
@@ -261,22 +278,6 @@ class RunStore:
     def checkpoint_path(self, run_id: str) -> Path:
         return self.root / f"{run_id}.pt"
 
-    def save_checkpoint(self, run_id: str, config: TrainConfig, model: torch.nn.Module,
-                        class_names: tuple[str, ...]) -> Path:
-        path = self.checkpoint_path(run_id)
-        save_checkpoint(path, config, model, class_names)
-        return path
-
-
-def save_checkpoint(path: Path, config: TrainConfig, model: torch.nn.Module,
-                    class_names: tuple[str, ...]) -> None:
-    """Self-describing: config, weights (CPU, contiguous) and class names; weights_only-safe."""
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_suffix(".tmp")
-    torch.save({"format": "lenet-lab/1", "config": config.to_dict(), "state_dict": state,
-                "class_names": list(class_names)}, tmp)
-    tmp.replace(path)  # a crash mid-write never leaves a half checkpoint behind
-
 
 def _finite(v: Any) -> Any:
     return None if isinstance(v, float) and v != v else v
@@ -285,6 +286,30 @@ def _finite(v: Any) -> Any:
 def _to_run(row: sqlite3.Row) -> Run:
     d = dict(row)
     d["config"] = TrainConfig.from_dict(json.loads(d["config"]))
-    d["progress"] = json.loads(d["progress"]) if d["progress"] else {}
+    d["progress"] = Progress.from_json(d["progress"])
     d["stop_requested"] = bool(d["stop_requested"])
     return Run(**d)
+
+
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to SCHEMA_VERSION, one migration at a time, each in a transaction
+    (a second process opening the store at once waits, then finds nothing left to do)."""
+    db.execute("PRAGMA journal_mode=WAL")
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            db.execute("COMMIT")
+            break
+        try:
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={version + 1}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer LeNet Lab (schema {version}, this "
+                         f"version reads up to {SCHEMA_VERSION}): upgrade LeNet Lab to open it")

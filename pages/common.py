@@ -1,18 +1,20 @@
 """Streamlit glue the pages share: the run store, cached datasets and models, small widgets.
 
-Not a page itself (app.py lists the pages explicitly). Computations live in lenet_core.views.
+Not a page itself (app.py lists the pages explicitly). Computations live in lenet_core
+(figures, tables, fmt); what is here only lays them out.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from lenet_core import data, device, inference, views
+from lenet_core import checkpoint, data, device, fmt, tables
 from lenet_core.store import Run, RunStore
 
-DEFAULT_MODEL = "default"  # the model selectors' key for the shipped model
+# st.badge colours of the run statuses.
+STATUS_COLORS = {"queued": "gray", "running": "blue", "finished": "green", "stopped": "orange",
+                 "diverged": "red", "failed": "red", "interrupted": "orange"}
+ROW_PX = 35  # st.dataframe's row height
 _ROUTED = "_routed_by_app"  # set by app.py on each run, taken by the page it runs
 
 
@@ -71,46 +73,67 @@ def test_set(name: str) -> data.Dataset:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
-def _checkpoint(path: str, mtime: float, label: str) -> inference.LoadedModel:
-    return inference.load_checkpoint(path, label=label)  # mtime: a retrained file reloads
+def _checkpoint(path: str, mtime: float, label: str) -> checkpoint.LoadedModel:
+    return checkpoint.load(path, label=label)  # mtime: a retrained file reloads
 
 
 def model_choices(*, dataset: str | None = None,
                   statuses: tuple[str, ...] = ("finished", "stopped")) -> dict[str, str]:
-    """{key: label} for the model selectors: the shipped model, then runs with a checkpoint."""
+    """{model reference: label} for the model pickers: the shipped model, then runs with a
+    checkpoint, newest first."""
     choices = {}
-    if inference.DEFAULT_MODEL_PATH.is_file() and dataset in (None, "mnist"):
-        choices[DEFAULT_MODEL] = "Default MNIST model (shipped)"
+    if checkpoint.DEFAULT_MODEL_PATH.is_file() and dataset in (None, "mnist"):
+        choices[checkpoint.DEFAULT_MODEL] = checkpoint.DEFAULT_MODEL_LABEL
     s = store()
     for run in s.list():
         if run.status in statuses and s.checkpoint_path(run.id).is_file() \
                 and dataset in (None, run.config.dataset):
-            choices[run.id] = f"{views.short_label(run)} · {views.percent(run.test_acc)} test acc"
+            choices[run.id] = f"{fmt.short_label(run)} · {fmt.percent(run.test_acc)} test acc"
     return choices
 
 
-def load_model(key: str) -> inference.LoadedModel:
-    if key == DEFAULT_MODEL:
-        path, label = inference.DEFAULT_MODEL_PATH, "default MNIST model"
-    else:
-        path, label = store().checkpoint_path(key), f"run {key}"
-    return _checkpoint(str(path), Path(path).stat().st_mtime, label)
+def load_model(ref: str) -> checkpoint.LoadedModel:
+    path, label = checkpoint.locate(ref, store())
+    return _checkpoint(str(path), path.stat().st_mtime, label)
 
 
-def no_model_message() -> None:
-    st.warning("No model to use yet. The shipped default model is missing "
-               f"(`{inference.DEFAULT_MODEL_PATH.name}`: run `make default-model`), and no run "
-               "has finished. Train one on the **Train** page.", icon=":material/warning:")
+def pick_model(page: str, *, dataset: str | None = None,
+               statuses: tuple[str, ...] = ("finished", "stopped"),
+               help: str | None = None) -> checkpoint.LoadedModel:
+    """The "Model" picker at the top of a page, remembered per page; stops the page with a
+    message when there is no model at all."""
+    choices = model_choices(dataset=dataset, statuses=statuses)
+    if not choices:
+        st.warning("No model to use yet. The shipped default model is missing "
+                   f"(`{checkpoint.DEFAULT_MODEL_PATH.name}`: run `make default-model`), and no "
+                   "run has finished. Train one on the **Train** page.", icon=":material/warning:")
+        st.stop()
+    kept = recall(f"{page}_model")
+    ref = st.selectbox("Model", list(choices), format_func=choices.get, help=help,
+                       index=list(choices).index(kept) if kept in choices else 0)
+    remember(f"{page}_model", ref)
+    return load_model(ref)
+
+
+def prediction_tile(name: str, confidence: float) -> None:
+    """The model's answer as a bordered metric: the class and how sure it is."""
+    st.metric("Prediction", name, border=True, delta=f"{confidence:.1%} confident",
+              delta_color="off", delta_arrow="off")
+
+
+def table_height(rows: int) -> int:
+    """The st.dataframe height that shows `rows` rows and the header, with no scrolling."""
+    return ROW_PX * (rows + 1) + 3
 
 
 def status_badge(run: Run) -> None:
-    st.badge(run.status, color=views.STATUS_COLORS[run.status])
+    st.badge(run.status, color=STATUS_COLORS[run.status])
 
 
-def key_figures(run: Run, *, columns: int = 5) -> None:
+def show_key_figures(run: Run, *, columns: int = 5) -> None:
     """The run's final numbers as st.metric tiles."""
     cols = st.columns(columns)
-    for i, (label, value) in enumerate(views.key_figures(run)):
+    for i, (label, value) in enumerate(tables.key_figures(run)):
         cols[i % columns].metric(label, value)
 
 

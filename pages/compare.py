@@ -3,13 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from lenet_core import views
-from pages.common import recall, remember, status_badge, store, through_router
+from lenet_core import figures, fmt, outcome, tables
+from pages.common import recall, remember, status_badge, store, table_height, through_router
 
 through_router()
 
 PANELS_PER_ROW = 3
-ROW_PX = 35  # st.dataframe's row height: tables sized to show every row
 
 
 def _delete(run_ids: list[str]) -> None:
@@ -31,7 +30,7 @@ runs = [r for r in every if r.status != "queued"]  # a queued run has nothing to
 by_id = {r.id: r for r in runs}
 kept = [i for i in recall("compare_runs", []) if i in by_id]
 picked = st.multiselect("Runs", list(by_id), default=kept or list(by_id)[:2],
-                        format_func=lambda i: views.run_option_label(by_id[i]),
+                        format_func=lambda i: fmt.run_option_label(by_id[i]),
                         placeholder="Choose runs to compare")
 remember("compare_runs", picked)
 
@@ -42,15 +41,15 @@ if len(picked) < 2:
             icon=":material/compare_arrows:")
 else:
     chosen = [by_id[i] for i in picked]
-    colors = {r.id: views.RUN_COLORS[k % len(views.RUN_COLORS)] for k, r in enumerate(chosen)}
+    colors = {r.id: figures.run_color(k) for k, r in enumerate(chosen)}
     points = {r.id: s.metrics(r.id) for r in chosen}
 
     st.subheader("Curves")
-    series = [(views.short_label(r), colors[r.id], points[r.id]) for r in chosen]
-    for col, (key, label) in zip(st.columns(len(views.METRICS)), views.METRICS.items(),
+    series = [(fmt.short_label(r), colors[r.id], points[r.id]) for r in chosen]
+    for col, (key, label) in zip(st.columns(len(figures.METRICS)), figures.METRICS.items(),
                                  strict=True):
         col.markdown(f"**{label.capitalize()}**")
-        col.plotly_chart(views.overlay_figure(series, key), key=f"overlay-{key}",
+        col.plotly_chart(figures.overlay_figure(series, key), key=f"overlay-{key}",
                          config={"displaylogo": False})
 
     st.subheader("Side by side")
@@ -60,31 +59,31 @@ else:
             with col.container(border=True):
                 with st.container(horizontal=True, vertical_alignment="center"):
                     st.markdown(f"<span style='color:{colors[run.id]}'>■</span> "
-                                f"**{views.short_label(run)}**", unsafe_allow_html=True)
+                                f"**{fmt.short_label(run)}**", unsafe_allow_html=True)
                     status_badge(run)
-                st.plotly_chart(views.training_figure(points[run.id], run.config.epochs,
-                                                      diverged_at=views.diverged_x(run),
+                st.plotly_chart(figures.training_figure(points[run.id], run.config.epochs,
+                                                      diverged_at=outcome.diverged_x(run),
                                                       height=230, uirevision=run.id),
                                 key=f"panel-{run.id}", config={"displayModeBar": False})
-                figures = st.columns(2)
-                for k, (label, value) in enumerate(views.key_figures(run)):
-                    figures[k % 2].markdown(f":gray[{label}]  \n**{value}**")
+                tiles = st.columns(2)
+                for k, (label, value) in enumerate(tables.key_figures(run)):
+                    tiles[k % 2].markdown(f":gray[{label}]  \n**{value}**")
 
     st.subheader("Hyperparameters")
-    diff = pd.DataFrame(views.config_diff({views.short_label(r): r.config for r in chosen}))
+    diff = pd.DataFrame(tables.config_diff({fmt.short_label(r): r.config for r in chosen}))
     if st.toggle("Only the ones that differ", key="only_diff"):
         diff = diff[diff["Differs"]]
     st.dataframe(diff.style.apply(
         lambda row: ["background-color: #FFF3BF; font-weight: 600" if row["Differs"] else ""
                      for _ in row], axis=1),
-        hide_index=True, width="stretch", height=ROW_PX * (len(diff) + 1) + 3,
+        hide_index=True, width="stretch", height=table_height(len(diff)),
         column_config={"Differs": st.column_config.CheckboxColumn(width="small")})
 
     st.subheader("Final metrics")
     a, b, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
-    sort_key = a.selectbox("Sort by", views.FINAL_COLUMNS)
+    sort_key = a.selectbox("Sort by", tables.FINAL_COLUMNS)
     descending = b.toggle("Descending", value=True)
-    rows = views.sort_rows([views.final_metrics_row(r) for r in chosen], sort_key, descending)
+    rows = tables.sort_rows([tables.final_metrics_row(r) for r in chosen], sort_key, descending)
     pct = st.column_config.NumberColumn(format="%.2f")
     st.dataframe(rows, hide_index=True, width="stretch", column_config={
         "Test acc (%)": pct, "Train acc (%)": pct,
@@ -96,7 +95,7 @@ else:
 with st.expander("Delete runs", icon=":material/delete:"):
     deletable = {r.id: r for r in every if not r.active}
     doomed = st.multiselect("Runs to delete", list(deletable),
-                            format_func=lambda i: views.run_option_label(deletable[i]),
+                            format_func=lambda i: fmt.run_option_label(deletable[i]),
                             help="Running and queued runs are not listed: stop them first.")
     st.button(f"Delete {len(doomed)} run{'s' * (len(doomed) != 1)}", type="primary",
               icon=":material/delete_forever:", disabled=not doomed, on_click=_delete,

@@ -3,15 +3,8 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lenet_core import inference, views
-from pages.common import (
-    load_model,
-    model_choices,
-    no_model_message,
-    recall,
-    remember,
-    through_router,
-)
+from lenet_core import figures, inference
+from pages.common import pick_model, prediction_tile, through_router
 
 through_router()
 
@@ -31,16 +24,8 @@ st.title("Draw")
 st.caption("Draw a digit with the mouse (or a finger) and watch the model read it. "
            "The prediction updates each time you lift the pen.")
 
-choices = model_choices(dataset="mnist", statuses=("finished",))
-if not choices:
-    no_model_message()
-    st.stop()
-kept = recall("draw_model")
-model_key = st.selectbox("Model", list(choices), format_func=choices.get,
-                         index=list(choices).index(kept) if kept in choices else 0,
-                         help="The shipped default model, or any finished MNIST run.")
-remember("draw_model", model_key)
-model = load_model(model_key)
+model = pick_model("draw", dataset="mnist", statuses=("finished",),
+                   help="The shipped default model, or any finished MNIST run.")
 
 # Fixed widths for the canvas and the preview (a narrower column would clip the canvas); the
 # row wraps on small screens.
@@ -61,11 +46,11 @@ prediction = None if rgba is None else inference.classify_canvas(model, rgba)
 with input_col:
     st.markdown("**What the model sees**")
     if prediction is None or prediction.empty:
-        st.image(views.upscale(views.EMPTY_DIGIT), width=PREVIEW_PX)
+        st.image(figures.upscale(figures.EMPTY_DIGIT), width=PREVIEW_PX)
         st.caption("28×28, centred by mass, as MNIST was made.")
     else:
         st.session_state.last_drawn_digit = prediction.image  # Inspect can look inside it
-        st.image(views.upscale(prediction.image), width=PREVIEW_PX)
+        st.image(figures.upscale(prediction.image), width=PREVIEW_PX)
         st.caption("28×28, centred by mass, as MNIST was made. Inspect shows its feature maps.")
 
 with pred_col:
@@ -73,8 +58,6 @@ with pred_col:
         st.info("Draw a digit from 0 to 9 in the black square to see what the model makes "
                 "of it. Large and centred works best.", icon=":material/draw:")
     else:
-        st.metric("Prediction", prediction.name, border=True,
-                  delta=f"{prediction.confidence:.1%} confident", delta_color="off",
-                  delta_arrow="off")
-        st.plotly_chart(views.probability_figure(prediction.probs, model.class_names, height=260),
+        prediction_tile(prediction.name, prediction.confidence)
+        st.plotly_chart(figures.probability_figure(prediction.probs, model.class_names, height=260),
                         key="draw-probs", config={"displayModeBar": False})

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from lenet_core import inference, views
+from lenet_core import figures, inference, tables
 from pages.common import (
-    load_model,
-    model_choices,
-    no_model_message,
+    pick_model,
+    prediction_tile,
     recall,
     remember,
+    table_height,
     test_set,
     through_router,
 )
@@ -16,29 +16,20 @@ from pages.common import (
 through_router()
 
 SOURCES = ("By index", "By class", "Last drawing")
-ROW_PX = 35  # st.dataframe's row height: tables sized to show every row
 
 st.title("Inspect")
 st.caption("Look inside a model: its layer table (the seed's model check, layer by layer), "
            "then one test image's or drawing's journey through every convolution, activation "
            "and pooling layer.")
 
-choices = model_choices()
-if not choices:
-    no_model_message()
-    st.stop()
-kept = recall("inspect_model")
-model_key = st.selectbox("Model", list(choices), format_func=choices.get,
-                         index=list(choices).index(kept) if kept in choices else 0)
-remember("inspect_model", model_key)
-model = load_model(model_key)
+model = pick_model("inspect")
 config = model.config
 
 table_col, input_col = st.columns([3, 2], gap="large")
 with table_col:
     st.subheader("Layers")
-    rows = views.layer_table(config)
-    st.dataframe(rows, hide_index=True, width="stretch", height=ROW_PX * (len(rows) + 1) + 3,
+    rows = tables.layer_table(config)
+    st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
                  column_config={"Parameters": st.column_config.NumberColumn(format="localized")})
     st.caption(f"{config.arch} · {config.activation} · {config.pooling}-pool · "
                f"{sum(r['Parameters'] for r in rows):,} parameters · trained on {config.dataset}")
@@ -74,13 +65,13 @@ with input_col:
         probs = inference.predict_proba(model, image)[0].numpy()
         top = int(probs.argmax())
         pic, verdict = st.columns([1, 1.3])
-        pic.image(views.upscale(image, 5), width=140)
-        verdict.metric("Prediction", model.class_names[top], border=True,
-                       delta=f"{probs[top]:.1%} confident", delta_color="off", delta_arrow="off")
+        pic.image(figures.upscale(image, 5), width=140)
+        with verdict:
+            prediction_tile(model.class_names[top], float(probs[top]))
         if truth is not None:
             verdict.caption(f"True label: **{model.class_names[truth]}** "
                             + ("✓" if truth == top else "✗"))
-        st.plotly_chart(views.probability_figure(probs, model.class_names, height=200),
+        st.plotly_chart(figures.probability_figure(probs, model.class_names, height=200),
                         key="inspect-probs", config={"displayModeBar": False})
 
 if image is not None:
@@ -92,13 +83,13 @@ if image is not None:
                    "(bright: strong response). Hover a map for its channel.")
         for start in range(0, len(maps), 3):  # one row per conv → activation → pooling stage
             for col, act in zip(st.columns(3), maps[start:start + 3], strict=False):
-                col.plotly_chart(views.feature_map_figure(act), key=f"fmap-{act.layer}",
+                col.plotly_chart(figures.feature_map_figure(act), key=f"fmap-{act.layer}",
                                  config={"displayModeBar": False})
     else:
         st.info("This model is an MLP: it has no convolution or pooling layers.")
     dense = [a for a in acts if a.output.dim() == 1 and a.type != "Flatten"]
     with st.expander("Fully connected layers"):
-        st.plotly_chart(views.dense_figure(dense), key="dense", config={"displayModeBar": False})
+        st.plotly_chart(figures.dense_figure(dense), key="dense", config={"displayModeBar": False})
 
 kernels = inference.conv_kernels(model)
 if kernels:
@@ -107,5 +98,5 @@ if kernels:
                "Columns are output channels, rows input channels.")
     cols = st.columns([1, 3])
     for col, (name, weight) in zip(cols, kernels.items(), strict=False):
-        col.plotly_chart(views.kernel_figure(name, weight, width=260 if col is cols[0] else 800),
+        col.plotly_chart(figures.kernel_figure(name, weight, width=260 if col is cols[0] else 800),
                          key=f"kernels-{name}", config={"displayModeBar": False})

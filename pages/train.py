@@ -2,44 +2,35 @@
 
 import streamlit as st
 
-from lenet_core import runner, views
-from lenet_core.config import (
-    ACTIVATIONS,
-    ARCHS,
-    DATASETS,
-    DEVICES,
-    INITS,
-    OPTIMIZERS,
-    POOLINGS,
-    PRESET_HELP,
-    PRESETS,
-    SCHEDULES,
-)
-from pages.common import key_figures, recall, remember, status_badge, store, through_router
+from lenet_core import figures, fmt, outcome, runner
+from lenet_core.config import GROUPS, PRESET_HELP, PRESETS, SPECS, ConfigError, Spec, build
+from lenet_core.progress import progress_line
+from pages.common import recall, remember, show_key_figures, status_badge, store, through_router
 
 through_router()
 
 REFRESH_S = 1.0  # how often a live run's panel redraws
-PAIRS = {"conv_channels": ("C1", "C2"), "hidden": ("H1", "H2")}  # two-number fields
+GROUP_COLUMNS = {"Data": 2, "Model": 3, "Optimisation": 2}  # the form's fields per row
 
 
 # --- form state -----------------------------------------------------------------------------
 
 def _fill(values: dict) -> None:
-    """Put config values into the form's widgets."""
+    """Put config values into the form's widgets (a tuple field has a widget per entry)."""
     for name, v in values.items():
-        if name in PAIRS:
-            st.session_state[f"cfg_{name}_0"], st.session_state[f"cfg_{name}_1"] = v
+        if SPECS[name].kind == "ints":
+            for i, part in enumerate(v):
+                st.session_state[f"cfg_{name}_{i}"] = part
         else:
             st.session_state[f"cfg_{name}"] = v
 
 
 def _values() -> dict:
-    """The form's widgets -> TrainConfig's fields (unvalidated)."""
+    """The form's widgets -> TrainConfig's fields (unchecked)."""
     out = {}
-    for name in views.CONFIG_FIELDS:
-        if name in PAIRS:
-            out[name] = (st.session_state[f"cfg_{name}_0"], st.session_state[f"cfg_{name}_1"])
+    for name, spec in SPECS.items():
+        if spec.kind == "ints":
+            out[name] = tuple(st.session_state[f"cfg_{name}_{i}"] for i in range(len(spec.parts)))
         else:
             out[name] = st.session_state[f"cfg_{name}"]
     return out
@@ -51,10 +42,12 @@ def _load_preset() -> None:
 
 
 def _start() -> None:
-    config, errors = views.build_config(_values())
-    st.session_state.form_errors = errors
-    if config is None:
+    try:
+        config = build(_values())
+    except ConfigError as e:
+        st.session_state.form_errors = e.problems
         return
+    st.session_state.form_errors = {}
     run_id = runner.start(config, name=st.session_state.run_name.strip() or None, store=store())
     st.session_state.run_pick = remember("viewed_run", run_id)
     st.session_state.flash = f"Run {run_id} queued: it trains in the background."
@@ -68,7 +61,7 @@ if flash := st.session_state.pop("flash", None):
     st.toast(flash, icon=":material/rocket_launch:")
 
 
-# --- the form -------------------------------------------------------------------------------
+# --- the form: one widget per TrainConfig field, from its spec ---------------------------------
 
 def _error(name: str) -> None:
     """The field's message, in small red type right under it (narrow columns fit it)."""
@@ -77,23 +70,39 @@ def _error(name: str) -> None:
         st.caption(f":red[:material/error: {escaped}]")
 
 
-def _select(col, label: str, name: str, options: tuple[str, ...], help: str | None = None):
-    with col:
-        st.selectbox(label, options, key=f"cfg_{name}", help=help)
-        _error(name)
-
-
-def _int(col, label: str, name: str, help: str | None = None, **kw):
-    with col:
-        st.number_input(label, step=1, key=f"cfg_{name}", help=help, **kw)
-        _error(name)
-
-
-def _pair(label: str, name: str, help: str) -> None:
-    a, b = st.columns(2)
-    for i, (col, part) in enumerate(zip((a, b), PAIRS[name], strict=True)):
-        col.number_input(f"{label} {part}", step=1, key=f"cfg_{name}_{i}", help=help)
+def _widget(name: str, spec: Spec) -> None:
+    key = f"cfg_{name}"
+    if spec.kind == "choice":
+        st.selectbox(spec.label, spec.choices, key=key, help=spec.help)
+    elif spec.kind == "bool":
+        st.checkbox(spec.label, key=key, help=spec.help)
+    elif spec.kind == "float":
+        st.number_input(spec.label, step=0.001, format="%.4f", key=key, help=spec.help)
+    elif spec.kind == "ints":
+        for col, (i, part) in zip(st.columns(len(spec.parts)), enumerate(spec.parts), strict=True):
+            col.number_input(f"{spec.label} {part}", step=1, key=f"{key}_{i}", help=spec.help)
+    else:  # "int", "optional-int" (empty: no cap)
+        extra = dict(value=None, placeholder="all 60,000") if spec.kind == "optional-int" else {}
+        st.number_input(spec.label, step=1, key=key, help=spec.help, **extra)
     _error(name)
+
+
+def _group(group: str) -> None:
+    """A section's fields in rows of GROUP_COLUMNS; a wide field takes a row of its own."""
+    st.markdown(f"**{group}**")
+    row: list[tuple[str, Spec]] = []
+    fields = [(n, s) for n, s in SPECS.items() if s.group == group]
+    for k, (name, spec) in enumerate(fields):
+        if not spec.wide:
+            row.append((name, spec))
+        last = k == len(fields) - 1
+        if row and (spec.wide or len(row) == GROUP_COLUMNS[group] or last):
+            for col, (n, sp) in zip(st.columns(GROUP_COLUMNS[group]), row, strict=False):
+                with col:
+                    _widget(n, sp)
+            row = []
+        if spec.wide:
+            _widget(name, spec)
 
 
 def config_form() -> None:
@@ -102,41 +111,8 @@ def config_form() -> None:
     help_text = PRESET_HELP[st.session_state.preset]
     st.caption(help_text[0].upper() + help_text[1:] + ".")
     with st.form("train_form", border=True, enter_to_submit=False):
-        st.markdown("**Data**")
-        a, b = st.columns(2)
-        _select(a, "Dataset", "dataset", DATASETS)
-        _int(b, "Max train examples", "max_train_examples", value=None,
-             placeholder="all 60,000", help="Train on the first N examples only: quick runs.")
-        st.checkbox("Normalise pixels", key="cfg_normalize",
-                    help="Standardise by the dataset's mean and std; the book feeds [0, 1].")
-        _error("normalize")
-
-        st.markdown("**Model**")
-        a, b, c = st.columns(3)
-        _select(a, "Architecture", "arch", ARCHS, help="lenet: the CNN; mlp: hidden layers only")
-        _select(b, "Activation", "activation", ACTIVATIONS)
-        _select(c, "Pooling", "pooling", POOLINGS)
-        _pair("Conv channels", "conv_channels", "Output channels of conv1 and conv2")
-        _pair("Hidden", "hidden", "Widths of the two hidden fully connected layers")
-        a, b = st.columns(2)
-        _select(a, "Init", "init", INITS, help="xavier: uniform, as in the seed")
-        _int(b, "Seed", "seed", help="Same seed, same device: the same numbers")
-
-        st.markdown("**Optimisation**")
-        a, b = st.columns(2)
-        _select(a, "Optimizer", "optimizer", OPTIMIZERS, help="momentum: SGD with momentum 0.9")
-        with b:
-            st.number_input("Learning rate", step=0.001, format="%.4f", key="cfg_lr",
-                            help="The peak rate under onecycle")
-            _error("lr")
-        a, b = st.columns(2)
-        _select(a, "Schedule", "schedule", SCHEDULES,
-                help="constant: the book; onecycle: warm up, then anneal")
-        _select(b, "Device", "device", DEVICES, help="auto: CUDA, then Apple MPS, then the CPU")
-        a, b = st.columns(2)
-        _int(a, "Epochs", "epochs")
-        _int(b, "Batch size", "batch_size")
-
+        for group in GROUPS:
+            _group(group)
         st.text_input("Run name", key="run_name", placeholder="optional: a name is made up")
         st.form_submit_button("Start training", type="primary", on_click=_start,
                               icon=":material/play_arrow:", width="stretch")
@@ -160,7 +136,7 @@ def run_panel(run_id: str, was_active: bool) -> None:
                f"{run.config.epochs} epochs · batch {run.config.batch_size} · "
                f"{run.device or 'device not chosen yet'}")
     if run.active:
-        frac, text = views.progress(run)
+        frac, text = progress_line(run)
         with st.container(horizontal=True, vertical_alignment="bottom"):
             st.progress(frac, text=text)
             if run.stop_requested:
@@ -169,19 +145,19 @@ def run_panel(run_id: str, was_active: bool) -> None:
                 st.button("Stop", icon=":material/stop_circle:", key=f"stop-{run_id}",
                           on_click=runner.stop, args=(run_id,))
     points = s.metrics(run_id)
-    fig = views.training_figure(points, run.config.epochs, diverged_at=views.diverged_x(run),
-                                uirevision=run_id)
+    fig = figures.training_figure(points, run.config.epochs, diverged_at=outcome.diverged_x(run),
+                                  uirevision=run_id)
     st.plotly_chart(fig, key=f"curves-{run_id}", config={"displaylogo": False})
     if run.status == "diverged":
-        x = views.diverged_x(run)
+        x = outcome.diverged_x(run)
         st.error(f"**Diverged** at step {run.diverged_step} (epoch {x:.2f}). "
-                 f"{views.DIVERGED_HINT}", icon=":material/trending_up:")
+                 f"{outcome.DIVERGED_HINT}", icon=":material/trending_up:")
     elif run.status in ("failed", "interrupted"):
         st.error(f"**{run.status.capitalize()}**: {run.error}", icon=":material/error:")
-    elif views.at_chance(run):
-        st.warning(views.AT_CHANCE_HINT, icon=":material/trending_flat:")
+    elif outcome.at_chance(run):
+        st.warning(outcome.AT_CHANCE_HINT, icon=":material/trending_flat:")
     if run.status in ("finished", "stopped"):
-        key_figures(run)
+        show_key_figures(run)
     if not run.active:
         downloads(run_id)
 
@@ -212,7 +188,7 @@ def runs_view() -> None:
     if st.session_state.get("run_pick") not in by_id:
         st.session_state.run_pick = viewed
     run_id = st.selectbox("Run", list(by_id), key="run_pick",
-                          format_func=lambda i: views.run_option_label(by_id[i], status=False))
+                          format_func=lambda i: fmt.run_option_label(by_id[i], status=False))
     remember("viewed_run", run_id)
     active = by_id[run_id].active
     st.fragment(run_every=REFRESH_S if active else None)(run_panel)(run_id, active)

@@ -27,20 +27,3 @@ def mnist():
 def fashion():
     from lenet_core import data
     return data.load("fashion-mnist")
-
-
-def _wait_for(predicate, timeout=120.0, interval=0.1):
-    """Poll until predicate() is truthy; fail loudly after `timeout` seconds."""
-    import time
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
-@pytest.fixture
-def wait_for():
-    return _wait_for

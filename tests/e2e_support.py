@@ -10,13 +10,14 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
+
+from tests.support import poll
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -31,18 +32,6 @@ def free_port() -> int:
     with closing(socket.socket()) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def poll(predicate, timeout: float, what: str, interval: float = 0.2):
-    """predicate()'s first truthy value, or AssertionError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 @dataclass

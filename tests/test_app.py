@@ -6,16 +6,13 @@ live refresh and the canvas are covered by the browser tests in test_e2e.py.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lenet_core import data, inference, runner
-from lenet_core.config import MODERN, PRESETS, TrainConfig
-from lenet_core.model import build_lenet
+from lenet_core import checkpoint, data, runner
+from lenet_core.config import MODERN, PRESETS, SPECS
+from tests.support import add_run
 
 TIMEOUT = 60  # the first run imports torch and loads a dataset
 
@@ -31,33 +28,6 @@ def open_page(page: str | None = None) -> AppTest:
 
 def labels(widgets) -> list[str]:
     return [w.label for w in widgets]
-
-
-TWO_EPOCHS = MODERN.replace(epochs=2)
-
-
-def add_run(store, config=TWO_EPOCHS, name="a run", status="finished", acc=0.95,
-            checkpoint=True, diverged_step=None) -> str:
-    """A run as the trainer leaves it: 5 training points and a test point per epoch."""
-    run_id = store.create(config, name)
-    step = 0
-    for epoch in range(config.epochs):
-        for k in range(1, 6):
-            step += 10
-            if diverged_step and step >= diverged_step:
-                store.add_point(run_id, epoch + k / 5, step, math.nan, None)
-                break
-            store.add_point(run_id, epoch + k / 5, step, 2.0 / step, acc * (1 - 1 / step))
-        else:
-            store.add_point(run_id, epoch + 1.0, step, test_acc=acc - 0.01)
-            continue
-        break
-    if checkpoint:
-        store.save_checkpoint(run_id, config, build_lenet(config), data.class_names(config.dataset))
-    store.finish(run_id, status, train_loss=0.1, train_acc=acc, test_acc=acc - 0.01,
-                 examples_per_sec=12_345.0, train_time=7.5, diverged_step=diverged_step,
-                 device="cpu (2 threads)")
-    return run_id
 
 
 # --- app and Train ------------------------------------------------------------------------
@@ -81,8 +51,8 @@ def test_home_is_the_train_page_with_the_full_form(store):
 def test_every_config_field_has_a_widget(store):
     at = open_page()
     keys = {w.key for kind in (at.selectbox, at.number_input, at.checkbox) for w in kind}
-    for field in dataclasses.fields(TrainConfig):
-        assert f"cfg_{field.name}" in keys or f"cfg_{field.name}_0" in keys, field.name
+    for name in SPECS:
+        assert f"cfg_{name}" in keys or f"cfg_{name}_0" in keys, name
 
 
 def test_a_preset_fills_the_form(store):
@@ -169,7 +139,7 @@ def test_finished_run_shows_curves_final_metrics_and_downloads(store):
 
 def test_diverged_run_shows_where_and_the_hint(store):
     add_run(store, config=PRESETS["d2l"].replace(activation="relu", epochs=1), name="boom",
-            status="diverged", checkpoint=False, diverged_step=30)
+            status="diverged", checkpoint_file=False, diverged_step=30)
     at = open_page()
     (error,) = at.error
     assert "Diverged** at step 30" in error.value
@@ -208,7 +178,7 @@ def test_draw_offers_finished_mnist_runs_only(store):
 
 
 def test_without_any_model_draw_and_inspect_say_how_to_get_one(store, monkeypatch, tmp_path):
-    monkeypatch.setattr(inference, "DEFAULT_MODEL_PATH", tmp_path / "missing.pt")
+    monkeypatch.setattr(checkpoint, "DEFAULT_MODEL_PATH", tmp_path / "missing.pt")
     for page in ("draw", "inspect"):
         at = open_page(page)
         assert any("make default-model" in w.value for w in at.warning)

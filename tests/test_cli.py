@@ -1,4 +1,5 @@
-"""The CLI as a user runs it: `python -m lenet_core ...` in a fresh process."""
+"""The CLI as a user runs it: `python -m lenet_core ...` in a fresh process (usage errors and
+help in-process, through the same `main`)."""
 
 import json
 import subprocess
@@ -7,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+
+from lenet_core.cli import main
 
 from .test_model import SEED_SHAPES
 
@@ -35,16 +38,25 @@ def test_summary_json_matches_the_seed():
     ["frobnicate"],
     [],
 ])
-def test_bad_usage_is_one_line_and_exit_2(args):
-    proc = cli(*args, check=False)
-    assert proc.returncode == 2
-    assert len(proc.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in proc.stderr and proc.stderr.startswith("lenet_core: error:")
+def test_bad_usage_is_one_line_and_exit_2(args, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and err.startswith("lenet_core: error:")
 
 
-def test_help_everywhere():
+def test_bad_values_of_several_flags_are_named_together(capsys):
+    assert main(["train", "--lr", "-1", "--epochs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "lr:" in err and "epochs:" in err
+
+
+def test_help_everywhere(capsys):
     for cmd in ([], ["summary"], ["train"], ["runs"], ["data"], ["predict"], ["bench"]):
-        assert cli(*cmd, "--help").stdout.startswith("usage:")
+        with pytest.raises(SystemExit) as done:
+            main([*cmd, "--help"])
+        assert done.value.code == 0
+        assert capsys.readouterr().out.startswith("usage:")
 
 
 def test_data_shows_both_datasets_ready():
@@ -53,6 +65,7 @@ def test_data_shows_both_datasets_ready():
     assert out.count("ready") == 2
 
 
+@pytest.mark.slow
 def test_train_modern_reaches_97_percent_on_mnist_in_one_epoch(tmp_path, monkeypatch):
     monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
     proc = cli("train", "--preset", "modern", "--dataset", "mnist", "--epochs", "1", "--json")
@@ -81,6 +94,7 @@ def test_train_modern_reaches_97_percent_on_mnist_in_one_epoch(tmp_path, monkeyp
     assert out[3].endswith("nothing drawn")
 
 
+@pytest.mark.slow
 def test_relu_at_lr_09_reports_divergence(tmp_path, monkeypatch):
     monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
     proc = cli("train", "--activation", "relu", "--lr", "0.9", "--epochs", "1", "--normalize",
@@ -90,6 +104,7 @@ def test_relu_at_lr_09_reports_divergence(tmp_path, monkeypatch):
     assert result["status"] == "diverged" and result["diverged_step"] >= 1
 
 
+@pytest.mark.slow
 def test_bench_quick_reports_every_figure(tmp_path, monkeypatch):
     # The machinery only: speed goals are judged by the full `bench`, never by a test.
     monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))

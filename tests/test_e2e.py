@@ -24,10 +24,12 @@ from tests.e2e_support import (
     go_to,
     ink_at,
     open_app,
-    poll,
     screenshot,
     start_app,
 )
+from tests.support import add_run, poll
+
+pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT = 120  # seconds for a tiny run to queue, start, train and finish on 2 busy cores
 
@@ -188,15 +190,7 @@ def test_compare_two_runs(app, page):
     names = ("compare adam", "compare sgd")
     for name, config, acc in ((names[0], MODERN.replace(epochs=2), 0.97),
                               (names[1], MODERN.replace(epochs=2, optimizer="sgd", lr=0.1), 0.9)):
-        run_id = store.create(config, name)
-        step = 0
-        for epoch in range(2):
-            for k in range(1, 6):
-                step += 10
-                store.add_point(run_id, epoch + k / 5, step, 1.0 / (step / 10), acc * step / 100)
-            store.add_point(run_id, epoch + 1.0, step, test_acc=acc - 0.01 * (2 - epoch))
-        store.finish(run_id, "finished", train_loss=0.1, train_acc=acc, test_acc=acc - 0.01,
-                     examples_per_sec=10_000.0, train_time=6.0)
+        add_run(store, config, name, acc=acc)
 
     open_app(page, app.url + "/compare")
     expect(page.get_by_role("heading", name="Compare", level=1)).to_be_visible()

@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from lenet_core import engine
 from lenet_core.config import D2L, MODERN, TrainConfig
 
@@ -49,6 +51,7 @@ def test_stop_takes_effect_within_one_batch(fashion):
     assert seen == [1, 2, 3]  # no batch ran after the request was seen
 
 
+@pytest.mark.slow
 def test_relu_at_lr_09_diverges_in_the_first_epoch(fashion):
     # The seed's Q&A: four sigmoids -> ReLU, and the model does not converge at lr 0.9. On
     # standardised pixels the loss leaves the finite numbers: the run ends there, at once.
@@ -62,6 +65,7 @@ def test_relu_at_lr_09_diverges_in_the_first_epoch(fashion):
     assert max(e.step for e in events) == result.diverged_step  # no step ran after it
 
 
+@pytest.mark.slow
 def test_relu_at_lr_09_on_the_books_pixels_stays_at_chance(fashion):
     # On the book's [0, 1] pixels the loss stays finite, but the ReLUs die: chance accuracy,
     # the Q&A's "basically does not converge".
@@ -70,6 +74,7 @@ def test_relu_at_lr_09_on_the_books_pixels_stays_at_chance(fashion):
     assert result.test_acc < 0.2 and abs(result.train_loss - math.log(10)) < 0.1
 
 
+@pytest.mark.slow
 def test_relu_at_lr_01_trains(fashion):
     # ... and the Q&A's fix, lr 0.1, does converge.
     cfg = D2L.replace(activation="relu", lr=0.1, epochs=1)
@@ -94,6 +99,7 @@ def test_evaluate_restores_training_mode(mnist):
     assert net.training and 0 <= acc <= 1
 
 
+@pytest.mark.slow
 def test_compiled_training_matches_eager(fashion):
     # torch.compile only reorders float sums: the curves agree to float32 rounding.
     cfg = SMALL.replace(max_train_examples=1000)  # 3 full batches and a 232-example remainder

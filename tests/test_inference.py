@@ -1,12 +1,10 @@
-"""Inference: checkpoints, canvas preprocessing (MNIST's procedure), feature maps."""
+"""Inference: canvas preprocessing (MNIST's procedure), predictions, feature maps."""
 
 import numpy as np
 import pytest
 import torch
 
-from lenet_core import engine, inference
-from lenet_core.config import MODERN
-from lenet_core.store import save_checkpoint
+from lenet_core import checkpoint, inference
 
 
 def _canvas(size=280):
@@ -55,7 +53,7 @@ def test_empty_canvas_is_nothing_drawn():
     transparent_white = np.full((280, 280, 4), 255, np.uint8)
     transparent_white[..., 3] = 0  # white but fully transparent: still nothing drawn
     assert inference.preprocess_canvas(transparent_white) is None
-    model = inference.default_model()
+    model = checkpoint.load_default()
     pred = inference.classify_canvas(model, _canvas())
     assert pred.empty and pred.label is None and pred.probs is None
 
@@ -65,43 +63,14 @@ def test_bad_canvas_shape_is_a_clear_error():
         inference.preprocess_canvas(np.zeros((2, 2, 2, 2)))
 
 
-@pytest.fixture(scope="module")
-def trained(mnist, tmp_path_factory):
-    cfg = MODERN.replace(epochs=1, max_train_examples=8192)
-    result = engine.train(cfg, dataset=mnist)
-    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
-    save_checkpoint(path, cfg, result.model, mnist.info.classes)
-    return path, result
-
-
-def test_checkpoint_round_trip(trained, mnist):
-    path, result = trained
-    model = inference.load_checkpoint(path)
-    assert model.class_names == mnist.info.classes and not model.net.training
-    probs = inference.predict_proba(model, mnist.test_x[:500])
-    assert probs.shape == (500, 10)
-    assert torch.allclose(probs.sum(1), torch.ones(500), atol=1e-5)
-    acc = (probs.argmax(1) == mnist.test_y[:500]).float().mean().item()
-    assert abs(acc - result.test_acc) < 0.05
-
-
-def test_not_a_checkpoint_is_refused(tmp_path):
-    bad = tmp_path / "bad.pt"
-    torch.save({"hello": torch.zeros(1)}, bad)
-    with pytest.raises(ValueError, match="not a LeNet Lab checkpoint"):
-        inference.load_checkpoint(bad)
-    with pytest.raises(FileNotFoundError):
-        inference.load_checkpoint(tmp_path / "missing.pt")
-
-
 def test_default_model_reads_mnist(mnist):
-    model = inference.default_model()
+    model = checkpoint.load_default()
     probs = inference.predict_proba(model, mnist.test_x[:2000])
     assert (probs.argmax(1) == mnist.test_y[:2000]).float().mean() > 0.98
 
 
 def test_drawn_digits_are_recognised():
-    model = inference.default_model()
+    model = checkpoint.load_default()
     one = _stroke(_canvas(), 40, 140, 240, 140, 16)  # a vertical bar, drawn large and centred
     assert inference.classify_canvas(model, one).label == 1
     small_one = _stroke(_canvas(), 20, 240, 80, 240, 5)  # small, in a corner
@@ -112,7 +81,7 @@ def test_drawn_digits_are_recognised():
 
 
 def test_feature_maps_cover_every_layer():
-    model = inference.default_model()
+    model = checkpoint.load_default()
     maps = inference.feature_maps(model, torch.zeros(28, 28, dtype=torch.uint8))
     assert [m.layer for m in maps] == [name for name, _ in model.net.named_children()]
     assert maps[0].output.shape == (6, 28, 28) and maps[-1].output.shape == (10,)

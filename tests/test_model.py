@@ -1,8 +1,5 @@
 """The network against the seed: its printed shapes, the parameter count, and that it can learn."""
 
-import subprocess
-import sys
-
 import torch
 from torch import nn
 
@@ -56,8 +53,3 @@ def test_model_overfits_one_batch():
     assert loss.item() < 0.05
     assert (net(x).argmax(1) == y).all()
 
-
-def test_core_never_imports_streamlit():
-    code = ("import lenet_core, lenet_core.cli, lenet_core.runner, lenet_core.inference, "
-            "lenet_core.engine, lenet_core.store, sys; assert 'streamlit' not in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)

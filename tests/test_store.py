@@ -1,16 +1,14 @@
-"""The run store under concurrent use, and the background runner: stop, crash, queue."""
+"""The run store: concurrent readers and a writer, CSV export, deletion, schema versions."""
 
 import multiprocessing as mp
 import os
-import signal
 import sqlite3
 
 import pytest
-import torch
 
-from lenet_core import runner
 from lenet_core.config import MODERN
-from lenet_core.store import RunStore
+from lenet_core.progress import Progress
+from lenet_core.store import SCHEMA_VERSION, RunStore, StoreError
 
 QUICK = MODERN.replace(epochs=1, max_train_examples=2048)
 
@@ -19,7 +17,7 @@ def _writer(root, run_id, n):
     store = RunStore(root)
     for i in range(n):
         store.add_point(run_id, i / n, i, train_loss=1.0 / (i + 1), train_acc=0.5)
-        store.heartbeat(run_id, {"step": i})
+        store.heartbeat(run_id, Progress(0, i, n, i, n, 1000.0, 1.0))
     store.finish(run_id, "finished", test_acc=0.9)
 
 
@@ -34,6 +32,7 @@ def _reader(root, run_id, n, errors):
         errors.put(str(e))
 
 
+@pytest.mark.slow
 def test_one_writer_many_readers_no_lock_errors(store):
     run_id = store.create(QUICK, "concurrency")
     store.claim(run_id, os.getpid(), max_running=None)
@@ -66,58 +65,31 @@ def test_csv_export_and_delete(store):
     assert not list(store.root.glob(f"{run_id}*"))
 
 
-def test_background_run_finishes_with_a_loadable_checkpoint(store, wait_for):
-    run_id = runner.start(QUICK, "bg", store=store)
-    run = wait_for(lambda: (r := store.get(run_id)) and not r.active and r)
-    assert run.status == "finished", run.error
-    assert run.test_acc > 0.7 and run.device.startswith("cpu")
-    points = store.metrics(run_id)
-    assert sum(p["test_acc"] is not None for p in points) == 1
-    assert sum(p["train_loss"] is not None for p in points) >= 5
-    ckpt = torch.load(store.checkpoint_path(run_id), weights_only=True)
-    assert ckpt["config"] == QUICK.to_dict()
-    assert len(ckpt["class_names"]) == 10 and "conv1.weight" in ckpt["state_dict"]
+def test_a_store_made_before_schema_versions_opens_with_its_runs(tmp_path):
+    # The first release wrote the same tables without a version (user_version 0).
+    from lenet_core.store import _V1
+    root = tmp_path / "runs"
+    root.mkdir()
+    db = sqlite3.connect(root / "runs.db")
+    db.executescript(_V1)
+    db.execute("INSERT INTO runs (id, name, created_at, status, config, progress) "
+               "VALUES ('old', 'from before', 1.0, 'finished', ?, ?)",
+               (MODERN.to_json(), '{"epoch": 0, "step": 3, "eta": 1.0}'))
+    db.execute("INSERT INTO metrics VALUES ('old', 0.2, 3, 1.5, 0.4, NULL)")
+    db.commit()
+    db.close()
+    store = RunStore(root)
+    run = store.get("old")
+    assert (run.name, run.config, run.progress) == ("from before", MODERN, None)
+    assert len(store.metrics("old")) == 1
+    with sqlite3.connect(root / "runs.db") as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_stop_a_background_run(store, wait_for):
-    run_id = runner.start(QUICK.replace(epochs=50), "to stop", store=store)
-    wait_for(lambda: store.metrics(run_id))  # it is training
-    runner.stop(run_id, store=store)
-    run = wait_for(lambda: (r := store.get(run_id)) and not r.active and r, timeout=30)
-    assert run.status == "stopped"
-    assert run.progress["step"] < 50 * 16
-    assert store.checkpoint_path(run_id).is_file()
-
-
-def test_a_killed_run_is_interrupted_with_its_metrics_intact(store, wait_for):
-    run_id = runner.start(QUICK.replace(epochs=50), "to kill", store=store)
-    wait_for(lambda: len(store.metrics(run_id)) >= 3)
-    pid = store.get(run_id).pid
-    os.kill(pid, signal.SIGKILL)
-    runner._children[run_id].wait(10)
-    run = wait_for(lambda: (r := store.get(run_id)) and not r.active and r, timeout=30)
-    assert run.status == "interrupted"
-    assert len(store.metrics(run_id)) >= 3
-
-
-def test_runs_queue_one_at_a_time(store, wait_for):
-    first = runner.start(QUICK.replace(epochs=2), "first", store=store)
-    second = runner.start(QUICK, "second", store=store)
-    wait_for(lambda: store.get(first).status == "running")
-    assert store.get(second).status == "queued"
-    done = wait_for(lambda: (r := store.get(second)) and not r.active and r)
-    assert done.status == "finished"
-    assert store.get(first).finished_at <= done.started_at
-
-
-def test_a_failing_run_is_failed_with_the_error(store, wait_for, monkeypatch, tmp_path):
-    raw = tmp_path / "data" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        (raw / name).write_bytes(b"not the dataset")
-    monkeypatch.setenv("LENET_DATA", str(tmp_path / "data"))
-    run_id = runner.start(QUICK, "corrupt data", store=store)
-    run = wait_for(lambda: (r := store.get(run_id)) and not r.active and r)
-    assert run.status == "failed"
-    assert "sha256" in run.error
+def test_a_store_from_a_newer_version_is_refused_untouched(tmp_path):
+    root = tmp_path / "runs"
+    RunStore(root)
+    with sqlite3.connect(root / "runs.db") as db:
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer LeNet Lab"):
+        RunStore(root)

@@ -1,13 +1,12 @@
-"""What the dashboard shows, computed without Streamlit: Plotly figures, tables, labels.
+"""Every Plotly figure the dashboard draws, built without Streamlit: curves, feature maps,
+kernels, probabilities, and the small image helpers they share.
 
-The pages (`pages/*.py`) only lay these out. Everything here takes plain lenet_core values
-(metrics dicts, `Run`s, `TrainConfig`s, tensors) and returns figures, rows or strings, so it is
-testable as ordinary Python. It never imports streamlit.
+Each function takes plain lenet_core values (metric points, activations, tensors) and returns a
+`go.Figure` or an array, so it is tested as ordinary Python.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,12 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from . import device as device_mod
-from . import engine
-from .config import ConfigError, TrainConfig
 from .inference import Activation
-from .model import summary
-from .store import Run
 
 # The seed's animator: legend, order and line styles ('-', 'm--', 'g-.') of train_ch6's plot.
 METRICS = {"train_loss": "train loss", "train_acc": "train acc", "test_acc": "test acc"}
@@ -30,127 +24,17 @@ METRIC_STYLE = {
     "train_acc": dict(color="#C2255C", dash="dash"),
     "test_acc": dict(color="#2B8A3E", dash="dashdot"),
 }
-# One colour per run when runs are overlaid; distinct in hue and lightness.
+# One colour per run when runs are overlaid; distinct in hue and lightness. Every figure sets
+# its colours from here, so the theme needs no copy of them.
 RUN_COLORS = ("#3B5BDB", "#E8590C", "#2B8A3E", "#C2255C", "#7048E8", "#F08C00", "#0C8599",
               "#495057")
-STATUS_COLORS = {"queued": "gray", "running": "blue", "finished": "green", "stopped": "orange",
-                 "diverged": "red", "failed": "red", "interrupted": "orange"}
 MAX_POINTS = 400  # per curve and redraw: every redraw ships the whole figure to the browser
-DIVERGED_HINT = ("The loss stopped being a number: the learning rate is too high for this "
-                 "model. Lower the learning rate (the seed's Q&A: ReLU diverges at lr 0.9 "
-                 "and trains at lr 0.1, the `relu-qa` preset).")
-AT_CHANCE_HINT = ("Test accuracy is at chance (10 %): the model did not learn. With ReLU at a "
-                  "high learning rate the units die in the first steps, the seed's Q&A's \"does "
-                  "not converge\". Lower the learning rate (ReLU trains at lr 0.1: the `relu-qa` "
-                  "preset).")
 FIXED_RANGE_EPOCHS = 20  # up to this many epochs, the x axis spans the whole run from the start
 
 
-# --- formatting -----------------------------------------------------------------------------
-
-def duration(seconds: float | None) -> str:
-    """12.3 -> "12 s", 83 -> "1:23", 4000 -> "1:06:40"; None -> "–"."""
-    if seconds is None or not math.isfinite(seconds):
-        return "–"
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    h, rest = divmod(s, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def percent(v: float | None) -> str:
-    return "–" if v is None else f"{v:.1%}"
-
-
-def number(v: float | None, digits: int = 3) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
-
-
-def short_label(run: Run) -> str:
-    """A run's name plus the tail of its id: names repeat, ids do not."""
-    return f"{run.name} #{run.id[-4:]}"
-
-
-def run_option_label(run: Run, *, status: bool = True) -> str:
-    return f"{run.name} · {run.status} · {run.id}" if status else f"{run.name} · {run.id}"
-
-
-def format_value(v: Any) -> str:
-    if v is None:
-        return "all"
-    if isinstance(v, tuple):
-        return ", ".join(str(x) for x in v)
-    if isinstance(v, float):
-        return f"{v:g}"
-    return str(v)
-
-
-# --- the config form ------------------------------------------------------------------------
-
-CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig))
-
-
-def build_config(values: dict[str, Any]) -> tuple[TrainConfig | None, dict[str, str]]:
-    """The form's values -> (config, {}) or (None, {field: message}) with every bad field.
-
-    TrainConfig stops at its first bad field; trying each value alone on a valid base names all
-    of them, so each widget can carry its own message."""
-    errors: dict[str, str] = {}
-    base = TrainConfig()
-    for name in CONFIG_FIELDS:
-        try:
-            base.replace(**{name: values[name]})
-        except ConfigError as e:
-            errors[e.field] = e.message
-        except (TypeError, ValueError) as e:  # e.g. a width left empty
-            errors[name] = str(e)
-    if "device" not in errors:
-        try:
-            device_mod.resolve(values["device"])
-        except ConfigError as e:
-            errors["device"] = e.message
-    if errors:
-        return None, errors
-    try:
-        return TrainConfig(**values), {}
-    except ConfigError as e:
-        return None, {e.field: e.message}
-
-
-# --- progress -------------------------------------------------------------------------------
-
-def progress(run: Run) -> tuple[float, str]:
-    """(fraction done, "Epoch 2/10 · batch 37/235 · 12,345 examples/s · ETA 0:42 · cpu")."""
-    p = run.progress
-    total = p.get("total_steps") or 0
-    frac = min(1.0, p.get("step", 0) / total) if total else 0.0
-    if run.status == "queued":
-        return 0.0, "Queued: starts when the run ahead of it ends"
-    if not p:
-        return 0.0, "Starting: loading the data and building the model…"
-    parts = [f"Epoch {p['epoch'] + 1}/{run.config.epochs}",
-             f"batch {p['batch']}/{p['num_batches']}",
-             f"{p['examples_per_sec']:,.0f} examples/s",
-             f"ETA {duration(p.get('eta'))}"]
-    if run.device:
-        parts.append(run.device)
-    return frac, " · ".join(parts)
-
-
-def at_chance(run: Run) -> bool:
-    """A run that ended without learning anything: test accuracy near 1 in 10."""
-    return run.status in ("finished", "stopped") and run.test_acc is not None \
-        and run.test_acc < 0.2
-
-
-def diverged_x(run: Run) -> float | None:
-    """Where a diverged run blew up, in epochs (the curves' x)."""
-    if run.diverged_step is None:
-        return None
-    return run.diverged_step / (run.progress.get("num_batches")
-                                or engine.batches_per_epoch(run.config))
+def run_color(k: int) -> str:
+    """The k-th run's colour, cycling."""
+    return RUN_COLORS[k % len(RUN_COLORS)]
 
 
 # --- curves ---------------------------------------------------------------------------------
@@ -218,53 +102,6 @@ def overlay_figure(runs: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], ke
     fig.update_xaxes(title_text="epoch", showgrid=True)
     fig.update_yaxes(showgrid=True, tickformat=".0%" if key.endswith("acc") else None)
     return _layout(fig, height=height, uirevision=key)
-
-
-# --- tables ---------------------------------------------------------------------------------
-
-def layer_table(config: TrainConfig) -> list[dict[str, Any]]:
-    """The seed's "检查模型" (check the model) printout: layer, output shape, plus parameters."""
-    return [{"Layer": r.layer, "Type": r.type,
-             "Output shape": " × ".join(str(d) for d in r.output_shape),
-             "Parameters": r.params} for r in summary(config)]
-
-
-def config_diff(configs: dict[str, TrainConfig]) -> list[dict[str, Any]]:
-    """One row per hyperparameter, one column per run, and whether the runs disagree on it."""
-    rows = []
-    for name in CONFIG_FIELDS:
-        values = {label: format_value(getattr(c, name)) for label, c in configs.items()}
-        rows.append({"Hyperparameter": name, **values,
-                     "Differs": len(set(values.values())) > 1})
-    return rows
-
-
-FINAL_COLUMNS = ("Test acc (%)", "Train acc (%)", "Train loss", "Examples/s", "Train time (s)")
-
-
-def final_metrics_row(run: Run) -> dict[str, Any]:
-    def pct(v: float | None) -> float | None:
-        return None if v is None else 100 * v
-
-    return {"Run": short_label(run), "Status": run.status, "Dataset": run.config.dataset,
-            "Test acc (%)": pct(run.test_acc), "Train acc (%)": pct(run.train_acc),
-            "Train loss": run.train_loss,
-            "Examples/s": run.examples_per_sec, "Train time (s)": run.train_time,
-            "Epochs": run.config.epochs}
-
-
-def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
-    """Sorted by one column; rows missing the value go last either way."""
-    have = [r for r in rows if r.get(key) is not None]
-    missing = [r for r in rows if r.get(key) is None]
-    return sorted(have, key=lambda r: r[key], reverse=descending) + missing
-
-
-def key_figures(run: Run) -> list[tuple[str, str]]:
-    return [("Test acc", percent(run.test_acc)), ("Train acc", percent(run.train_acc)),
-            ("Train loss", number(run.train_loss)),
-            ("Examples/s", "–" if run.examples_per_sec is None else f"{run.examples_per_sec:,.0f}"),
-            ("Train time", duration(run.train_time))]
 
 
 # --- images ---------------------------------------------------------------------------------

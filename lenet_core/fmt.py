@@ -1,0 +1,49 @@
+"""Numbers and runs as people read them: durations, percentages, labels. No Streamlit here."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .store import Run
+
+
+def duration(seconds: float | None) -> str:
+    """12.3 -> "12 s", 83 -> "1:23", 4000 -> "1:06:40"; None -> "–"."""
+    if seconds is None or not math.isfinite(seconds):
+        return "–"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    h, rest = divmod(s, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def percent(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1%}"
+
+
+def number(v: float | None, digits: int = 3) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def value(v: Any) -> str:
+    """A config value: tuples as "6, 16", floats short, None (no cap) as "all"."""
+    if v is None:
+        return "all"
+    if isinstance(v, tuple):
+        return ", ".join(str(x) for x in v)
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def short_label(run: Run) -> str:
+    """A run's name plus the tail of its id: names repeat, ids do not."""
+    return f"{run.name} #{run.id[-4:]}"
+
+
+def run_option_label(run: Run, *, status: bool = True) -> str:
+    return f"{run.name} · {run.status} · {run.id}" if status else f"{run.name} · {run.id}"

@@ -1,0 +1,55 @@
+"""What many tests share: one way to wait for a condition, one way to make a run's record."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from lenet_core import checkpoint, data
+from lenet_core.config import MODERN, TrainConfig
+from lenet_core.model import build_lenet
+from lenet_core.store import RunStore
+
+
+def poll(predicate, timeout: float = 120.0, what: str = "the condition", interval: float = 0.1):
+    """predicate()'s first truthy value; AssertionError after `timeout` seconds. Tests wait with
+    this, never with a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+TWO_EPOCHS = MODERN.replace(epochs=2)
+
+
+def add_run(store: RunStore, config: TrainConfig = TWO_EPOCHS, name: str = "a run",
+            status: str = "finished", acc: float = 0.95, checkpoint_file: bool = True,
+            diverged_step: int | None = None) -> str:
+    """A run's record as the trainer leaves it, without training: 5 training points and a
+    test point per epoch (train loss falling, accuracy rising towards `acc`), final metrics,
+    and an untrained checkpoint of the config's shape."""
+    run_id = store.create(config, name)
+    step = 0
+    for epoch in range(config.epochs):
+        for k in range(1, 6):
+            step += 10
+            if diverged_step and step >= diverged_step:
+                store.add_point(run_id, epoch + k / 5, step, math.nan, None)
+                break
+            store.add_point(run_id, epoch + k / 5, step, 2.0 / step, acc * (1 - 1 / step))
+        else:
+            store.add_point(run_id, epoch + 1.0, step, test_acc=acc - 0.01)
+            continue
+        break
+    if checkpoint_file:
+        checkpoint.save(store.checkpoint_path(run_id), config, build_lenet(config),
+                        data.class_names(config.dataset))
+    store.finish(run_id, status, train_loss=0.1, train_acc=acc, test_acc=acc - 0.01,
+                 examples_per_sec=12_345.0, train_time=7.5, diverged_step=diverged_step,
+                 device="cpu (2 threads)")
+    return run_id

@@ -1,0 +1,46 @@
+"""Progress as the worker records it and people read it; how a run ended (lenet_core.outcome)."""
+
+import pytest
+
+from lenet_core import outcome
+from lenet_core.config import MODERN
+from lenet_core.progress import Progress, progress_line
+
+
+def test_progress_text_and_divergence_point(store):
+    run_id = store.create(MODERN.replace(max_train_examples=2048), "p")
+    frac, text = progress_line(store.get(run_id))
+    assert frac == 0 and text.startswith("Queued")
+    store.claim(run_id, 1, None)
+    store.heartbeat(run_id, Progress(epoch=1, batch=8, num_batches=16, step=24, total_steps=80,
+                                     examples_per_sec=12345.6, elapsed=30.0),
+                    device="cpu (2 threads)")
+    frac, text = progress_line(store.get(run_id))
+    assert frac == pytest.approx(0.3)
+    assert text == "Epoch 2/5 · batch 8/16 · 12,346 examples/s · ETA 1:10 · cpu (2 threads)"
+    assert progress_line(store.get(run_id), eta=False)[1] == \
+        "Epoch 2/5 · batch 8/16 · 12,346 examples/s"
+    store.finish(run_id, "diverged", diverged_step=24)
+    assert outcome.diverged_x(store.get(run_id)) == 1.5
+
+
+def test_progress_json_round_trip_and_older_records():
+    p = Progress(0, 3, 16, 3, 80, 999.5, 1.25)
+    assert Progress.from_json(p.to_json()) == p
+    assert Progress.from_json(None) is None
+    # An older worker wrote a dict with an "eta" key and, before that, fewer keys.
+    old = '{"epoch": 0, "batch": 3, "num_batches": 16, "step": 3, "total_steps": 80, ' \
+          '"examples_per_sec": 999.5, "elapsed": 1.25, "eta": 9.0}'
+    assert Progress.from_json(old) == p
+    assert Progress.from_json('{"step": 3}') is None
+
+
+def test_outcome_hints(store):
+    from tests.support import add_run
+    dead = store.get(add_run(store, name="dead", acc=0.11, checkpoint_file=False))
+    assert outcome.at_chance(dead) and outcome.hint(dead) == outcome.AT_CHANCE_HINT
+    boom = store.get(add_run(store, name="boom", status="diverged", diverged_step=30,
+                             checkpoint_file=False))
+    assert outcome.hint(boom) == outcome.DIVERGED_HINT and not outcome.at_chance(boom)
+    fine = store.get(add_run(store, name="fine", checkpoint_file=False))
+    assert outcome.hint(fine) is None and outcome.diverged_x(fine) is None
