@@ -1,19 +1,24 @@
-"""Runs training in the background, one fresh Python process per run, talking only through the store.
+"""Runs training in the background, in fresh Python processes that talk only through the store.
 
 A fresh interpreter (the `spawn` model: CUDA-safe, nothing inherited) isolates crashes, and
-lets a run outlive the page that started it. Runs queue: a worker waits until it is first in
-line and fewer than `max_running` runs are training, so two runs never fight for two cores.
+lets a run outlive the page that started it. One worker process trains a list of runs in
+order (one run from the Train page, or an experiment's runs). Runs queue: a worker waits
+until its run is first in line and fewer than `max_running` runs are training, so two runs
+never fight for two cores. lenet_core.executors puts this behind the executor interface.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
 import traceback
+
+import torch
 
 from . import checkpoint, data
 from .engine import Event, train
@@ -23,7 +28,7 @@ from .store import Run, RunStore
 PROGRESS_EVERY = 0.5  # seconds between progress/heartbeat writes and stop-flag reads
 QUEUE_POLL = 0.5  # seconds between a queued worker's looks at the queue
 
-_children: dict[str, subprocess.Popen] = {}
+_children: dict[int, subprocess.Popen] = {}  # this process's workers, by pid, until reaped
 
 
 def start(config, name: str | None = None, store: RunStore | None = None,
@@ -31,16 +36,24 @@ def start(config, name: str | None = None, store: RunStore | None = None,
     """Queue a run and launch its worker process; returns the run id at once."""
     store = store or RunStore()
     run_id = store.create(config, name)
-    with open(store.root / f"{run_id}.log", "wb") as log:  # the child keeps its own handle
+    spawn([run_id], store, max_running)
+    return run_id
+
+
+def spawn(run_ids: list[str], store: RunStore, max_running: int = 1) -> int:
+    """One worker process that trains these queued runs in order; returns its pid. Each run
+    records the pid, so a dead worker's runs read as interrupted."""
+    with open(store.root / f"{run_ids[0]}.log", "wb") as log:  # the child keeps its own handle
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lenet_core.runner", run_id, "--runs", str(store.root),
+            [sys.executable, "-m", "lenet_core.runner", *run_ids, "--runs", str(store.root),
              "--max-running", str(max_running)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
         )
-    store.set_pid(run_id, proc.pid)
-    _children[run_id] = proc
+    for run_id in run_ids:
+        store.set_pid(run_id, proc.pid)
+    _children[proc.pid] = proc
     _reap_children()
-    return run_id
+    return proc.pid
 
 
 def stop(run_id: str, store: RunStore | None = None) -> None:
@@ -63,9 +76,9 @@ def wait(run_id: str, store: RunStore | None = None, timeout: float | None = Non
 
 
 def _reap_children() -> None:
-    for run_id, proc in list(_children.items()):
+    for pid, proc in list(_children.items()):
         if proc.poll() is not None:
-            del _children[run_id]
+            del _children[pid]
 
 
 class StoreSink:
@@ -114,6 +127,7 @@ def execute(store: RunStore, run_id: str, on_event=None) -> str:
     sink = None
     try:
         device = describe(resolve(config.device))
+        store.set_placement(run_id, socket.gethostname(), torch.get_num_threads())
         sink = StoreSink(store, run_id, device)
         ds = data.load(config.dataset)
 
@@ -144,29 +158,31 @@ def execute(store: RunStore, run_id: str, on_event=None) -> str:
             sink.close()
 
 
-def _worker(run_id: str, runs: str, max_running: int) -> int:
+def _worker(run_ids: list[str], runs: str, max_running: int) -> int:
     store = RunStore(runs)
-    while not store.claim(run_id, os.getpid(), max_running):
-        run = store.get(run_id)
-        if run.status != "queued":
-            return 0  # deleted or reaped while waiting
-        if run.stop_requested:
-            store.finish(run_id, "stopped", error="stopped before it started")
-            return 0
-        store.heartbeat(run_id)
-        time.sleep(QUEUE_POLL)
-    execute(store, run_id)
+    for run_id in run_ids:
+        while not store.claim(run_id, os.getpid(), max_running):
+            run = store.get(run_id)
+            if run.status != "queued":
+                break  # deleted, or reaped while waiting
+            if run.stop_requested:
+                store.finish(run_id, "stopped", error="stopped before it started")
+                break
+            store.heartbeat(run_id)
+            time.sleep(QUEUE_POLL)
+        else:
+            execute(store, run_id)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m lenet_core.runner",
-                                description="Worker process for one queued run (internal).")
-    p.add_argument("run_id")
+                                description="Worker process for queued runs (internal).")
+    p.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     p.add_argument("--runs", required=True, help="the run store folder")
     p.add_argument("--max-running", type=int, default=1)
     a = p.parse_args(argv)
-    return _worker(a.run_id, a.runs, a.max_running)
+    return _worker(a.run_ids, a.runs, a.max_running)
 
 
 if __name__ == "__main__":

@@ -58,7 +58,23 @@ CREATE TABLE IF NOT EXISTS metrics (
 );
 CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
 """
-MIGRATIONS = (_V1,)
+# Version 2: runs belong to experiments, and record where they ran and with how many threads.
+_V2 = """
+ALTER TABLE runs ADD COLUMN experiment_id TEXT;        -- the experiment it belongs to, if any
+ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';  -- "local" or "ray"
+ALTER TABLE runs ADD COLUMN node TEXT;                 -- the machine (host or Ray node) it ran on
+ALTER TABLE runs ADD COLUMN threads INTEGER;           -- torch intra-op threads it trained with
+CREATE TABLE IF NOT EXISTS experiments (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,            -- the definition's name ("qa-activation"), or "sweep"
+    version INTEGER NOT NULL,      -- the definition's version when it was launched
+    created_at REAL NOT NULL,
+    spec TEXT NOT NULL,            -- what was launched, as JSON (base config, grid, epochs, seeds)
+    executor TEXT NOT NULL DEFAULT 'local'
+);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment_id)
+"""
+MIGRATIONS = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 METRIC_COLUMNS = ("x", "step", "train_loss", "train_acc", "test_acc")
@@ -87,6 +103,10 @@ class Run:
     diverged_step: int | None
     error: str | None
     data_source: str | None
+    experiment_id: str | None
+    executor: str  # "local" or "ray"
+    node: str | None  # the machine it ran on
+    threads: int | None  # torch intra-op threads
 
     @property
     def active(self) -> bool:
@@ -149,12 +169,15 @@ class RunStore:
 
     # --- lifecycle ----------------------------------------------------------------------
 
-    def create(self, config: TrainConfig, name: str | None = None) -> str:
+    def create(self, config: TrainConfig, name: str | None = None, *,
+               experiment_id: str | None = None, executor: str = "local") -> str:
         run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
         name = name or f"{config.dataset} {config.activation}/{config.pooling} " \
                        f"{config.optimizer} lr={config.lr:g}"
-        self._write("INSERT INTO runs (id, name, created_at, status, config) VALUES (?,?,?,?,?)",
-                    (run_id, name, time.time(), "queued", config.to_json()))
+        self._write("INSERT INTO runs (id, name, created_at, status, config, experiment_id, "
+                    "executor) VALUES (?,?,?,?,?,?,?)",
+                    (run_id, name, time.time(), "queued", config.to_json(), experiment_id,
+                     executor))
         return run_id
 
     def claim(self, run_id: str, pid: int, max_running: int | None = 1) -> bool:
@@ -184,6 +207,10 @@ class RunStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def set_placement(self, run_id: str, node: str, threads: int) -> None:
+        """Where the run trains: the machine and its torch thread count."""
+        self._write("UPDATE runs SET node=?, threads=? WHERE id=?", (node, threads, run_id))
 
     def set_pid(self, run_id: str, pid: int) -> None:
         self._write("UPDATE runs SET pid=?, heartbeat=? WHERE id=?", (pid, time.time(), run_id))
@@ -233,9 +260,12 @@ class RunStore:
     def _reap(self, db: sqlite3.Connection) -> None:
         """Active runs whose process is gone become interrupted; their metrics stay."""
         now = time.time()
-        for row in db.execute("SELECT id, pid, heartbeat FROM runs "
+        for row in db.execute("SELECT id, pid, heartbeat, status FROM runs "
                               "WHERE status IN ('queued','running')").fetchall():
-            stale = row["heartbeat"] is not None and now - row["heartbeat"] > HEARTBEAT_TIMEOUT
+            # A queued run waits on a live worker busy with the runs ahead of it: only a
+            # running run must keep its heartbeat fresh.
+            stale = row["status"] == "running" and row["heartbeat"] is not None \
+                and now - row["heartbeat"] > HEARTBEAT_TIMEOUT
             if row["pid"] is not None and (not _pid_alive(row["pid"]) or stale):
                 db.execute("UPDATE runs SET status='interrupted', finished_at=?, pid=NULL, "
                            "error=COALESCE(error, 'the training process ended unexpectedly') "

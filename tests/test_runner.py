@@ -69,3 +69,15 @@ def test_a_failing_run_is_failed_with_the_error(store, monkeypatch, tmp_path):
     run = runner.wait(run_id, store, timeout=120)
     assert run.status == "failed"
     assert "sha256" in run.error
+
+
+def test_one_worker_trains_a_list_of_runs_in_order(store):
+    from lenet_core.executors import LocalExecutor
+    ids = [store.create(QUICK.replace(seed=k), f"batch {k}") for k in range(2)]
+    LocalExecutor().launch(ids, store)
+    pids = {store.get(i).pid for i in ids}
+    assert len(pids) == 1  # one process for the whole list
+    first, second = (runner.wait(i, store, timeout=180) for i in ids)
+    assert first.status == second.status == "finished"
+    assert first.finished_at <= second.started_at
+    assert first.threads >= 1 and first.node and first.executor == "local"
