@@ -18,7 +18,6 @@ import statistics
 import tempfile
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,16 +46,10 @@ def seed_loop(n_examples: int, batch_size: int = 256, workers: int = 4) -> dict:
     import torchvision
     from torchvision import transforms
 
-    root = str(data.data_root())
-    data.load("fashion-mnist")  # make sure the raw files are in the data folder
-    tf = transforms.ToTensor()
-    train_set = torchvision.datasets.FashionMNIST(root, train=True, transform=tf, download=False)
-    test_set = torchvision.datasets.FashionMNIST(root, train=False, transform=tf, download=False)
-    train_set = torch.utils.data.Subset(train_set, range(n_examples))
-    # d2l asks for 4 workers whatever the machine; on 2 cores torch warns, and we mean it.
-    warnings.filterwarnings("ignore", message=".*worker processes in total.*")
-    train_iter = torch.utils.data.DataLoader(train_set, batch_size, shuffle=True,
-                                             num_workers=workers)
+    train_iter = data.torchvision_loader("fashion-mnist", n_examples, batch_size,
+                                         torch.Generator().manual_seed(0), workers)
+    test_set = torchvision.datasets.FashionMNIST(str(data.data_root()), train=False,
+                                                 transform=transforms.ToTensor(), download=False)
     test_iter = torch.utils.data.DataLoader(test_set, batch_size, shuffle=False,
                                             num_workers=workers)
 

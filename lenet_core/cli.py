@@ -39,11 +39,10 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         if spec.kind == "bool":
             g.add_argument(flag(name), dest=name, action=argparse.BooleanOptionalAction, help=text)
         elif spec.kind == "ints":
-            lo, hi = spec.length
-            g.add_argument(flag(name), dest=name, nargs=lo if lo == hi else "+",
-                           metavar=spec.parts if lo == hi else "N", help=text)
+            g.add_argument(flag(name), dest=name, nargs="*" if spec.length[0] == 0 else "+",
+                           metavar="N", help=text)
         else:
-            metavar = "{" + ",".join(spec.choices) + "}" if spec.choices else name.upper()
+            metavar = "{" + ",".join(map(str, spec.choices)) + "}" if spec.choices else name.upper()
             g.add_argument(flag(name), dest=name, metavar=metavar, help=text)
 
 

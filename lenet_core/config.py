@@ -17,7 +17,8 @@ from typing import Any
 from .data import DATASETS
 
 # The form's sections, in order; each field names its own.
-GROUPS = ("Data", "Model", "Optimisation")
+GROUPS = ("Data", "Model", "Optimisation", "Engine")
+INPUT_SIZE = 28  # MNIST and Fashion-MNIST images are 28x28
 
 
 @dataclass(frozen=True)
@@ -27,24 +28,26 @@ class Spec:
     label: str  # the form's label
     help: str  # one sentence, shared by the CLI's --help and the form's tooltip
     group: str  # the form section it appears in (GROUPS)
-    kind: str  # "choice", "int", "optional-int", "float", "bool" or "ints" (a tuple of ints)
-    choices: tuple[str, ...] = ()
+    kind: str  # "choice", "int", "optional-int", "float", "optional-float", "bool" or "ints"
+    choices: tuple = ()  # "choice": the values allowed (strings or whole numbers)
     lo: float = 0  # smallest value (each entry's, for "ints")
     hi: float = 0  # largest value
     lo_open: bool = False  # lo itself is not allowed
     length: tuple[int, int] = (1, 1)  # "ints": fewest and most entries
     flag: str | None = None  # the CLI flag, when not --field-name
-    parts: tuple[str, ...] = ()  # "ints": a name per entry (form labels, CLI metavars)
     wide: bool = False  # takes a whole row of the form
 
     def problem(self, v: Any) -> str | None:
         """Why `v` is not a valid value, or None."""
         if self.kind == "choice":
-            return None if v in self.choices else \
-                f"must be one of {', '.join(self.choices)}; got {v!r}"
+            same_type = isinstance(v, type(self.choices[0])) and not isinstance(v, bool)
+            return None if same_type and v in self.choices else \
+                f"must be one of {', '.join(map(str, self.choices))}; got {v!r}"
         if self.kind == "bool":
             return None if isinstance(v, bool) else f"must be true or false, got {v!r}"
-        if self.kind == "float":
+        if self.kind == "optional-float" and v is None:
+            return None
+        if self.kind in ("float", "optional-float"):
             ok = _is_number(v) and math.isfinite(v) and (self.lo < v if self.lo_open
                                                          else self.lo <= v) and v <= self.hi
             return None if ok else (f"must be a number in {'(' if self.lo_open else '['}"
@@ -67,14 +70,22 @@ class Spec:
         return None
 
     def parse(self, text: str | list[str]) -> Any:
-        """A value from the command line's text (a list of words for "ints"); raises ValueError."""
+        """A value from typed text (the CLI's words, a form's text box); raises ValueError.
+        "ints" takes a list of words or one text such as "6, 16" (empty: no entries)."""
         if self.kind == "ints":
-            return tuple(int(w) for w in text)
+            words = text.replace(",", " ").split() if isinstance(text, str) else text
+            return tuple(int(w) for w in words)
         if self.kind in ("int", "optional-int"):
             return int(text)
-        if self.kind == "float":
+        if self.kind in ("float", "optional-float"):
             return float(text)
+        if self.kind == "choice" and self.choices and isinstance(self.choices[0], int):
+            return int(text)
         return text
+
+    def text(self, v: Any) -> str:
+        """The inverse of parse, for a text box: (6, 16) -> "6, 16"."""
+        return ", ".join(str(x) for x in v) if self.kind == "ints" else str(v)
 
 
 def _spec(default: Any, label: str, help: str, group: str, kind: str, **kw: Any) -> Any:
@@ -100,11 +111,16 @@ class TrainConfig:
     pooling: str = _spec("avg", "Pooling", "2x2 stride-2 pooling after each conv: avg (the book) "
                          "or max", "Model", "choice", choices=("avg", "max"))
     conv_channels: tuple[int, ...] = _spec(
-        (6, 16), "Conv channels", "Output channels of conv1 and conv2 (the book: 6 16)", "Model",
-        "ints", lo=1, hi=256, length=(2, 2), flag="--channels", parts=("C1", "C2"), wide=True)
+        (6, 16), "Conv channels", "Output channels of each conv stage (conv, activation, 2x2 "
+        "pool), 1 to 3 stages (the book: 6, 16)", "Model", "ints", lo=1, hi=256, length=(1, 3),
+        flag="--channels")
+    kernel_size: int = _spec(5, "Kernel size", "Conv kernels are k x k; the first conv pads to "
+                             "keep 28x28, later ones do not (the book: 5)", "Model", "choice",
+                             choices=(3, 5, 7))
     hidden: tuple[int, ...] = _spec(
-        (120, 84), "Hidden", "Widths of the two hidden fully connected layers (the book: 120 84)",
-        "Model", "ints", lo=1, hi=4096, length=(2, 2), parts=("H1", "H2"), wide=True)
+        (120, 84), "Hidden", "Widths of the hidden fully connected layers before the 10 "
+        "outputs, 0 to 3 of them (the book: 120, 84)", "Model", "ints", lo=1, hi=4096,
+        length=(0, 3))
     init: str = _spec("xavier", "Init", "xavier: uniform, as in the seed; default: PyTorch's",
                       "Model", "choice", choices=("xavier", "default"))
     seed: int = _spec(0, "Seed", "Seeds weights and shuffling: same seed, same device, the same "
@@ -116,12 +132,24 @@ class TrainConfig:
                       "float", lo=0, hi=10, lo_open=True)
     schedule: str = _spec("constant", "Schedule", "constant: the book; onecycle: warm up, then "
                           "anneal", "Optimisation", "choice", choices=("constant", "onecycle"))
-    device: str = _spec("auto", "Device", "auto: CUDA, then Apple MPS, then the CPU",
-                        "Optimisation", "choice", choices=("auto", "cpu", "cuda", "mps"))
     epochs: int = _spec(10, "Epochs", "Passes over the training set", "Optimisation", "int",
                         lo=1, hi=1000)
     batch_size: int = _spec(256, "Batch size", "Examples per optimizer step", "Optimisation",
                             "int", lo=1, hi=60_000)
+    # Engine
+    device: str = _spec("auto", "Device", "auto: CUDA, then Apple MPS, then the CPU", "Engine",
+                        "choice", choices=("auto", "cpu", "cuda", "mps"))
+    compile: str = _spec("auto", "Compile", "torch.compile the training step: auto (runs of "
+                         "300k examples or more), on or off", "Engine", "choice",
+                         choices=("auto", "on", "off"))
+    data_loader: str = _spec("tensors", "Data loader", "tensors: the dataset pre-loaded once, "
+                             "batches gathered by index; torchvision: the book's DataLoader "
+                             "with ToTensor and 4 workers (slower)", "Engine", "choice",
+                             choices=("tensors", "torchvision"))
+    stop_at: float | None = _spec(None, "Stop at test accuracy", "End the run at the first "
+                                  "epoch whose test accuracy reaches this (e.g. 0.99); empty: "
+                                  "train every epoch", "Engine", "optional-float", lo=0, hi=1,
+                                  lo_open=True)
 
     def __post_init__(self) -> None:
         # Lists arrive from JSON and argparse; store tuples so the config stays hashable.
@@ -181,6 +209,10 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
     for name, spec in SPECS.items():
         if name in values and (p := spec.problem(values[name])):
             problems[name] = p
+    if {"arch", "conv_channels", "kernel_size"} <= set(values) and not \
+            {"arch", "conv_channels", "kernel_size"} & set(problems) and values["arch"] == "lenet":
+        if p := _fit_problem(values["kernel_size"], len(values["conv_channels"])):
+            problems["conv_channels"] = p
     if device_available and "device" in values and "device" not in problems:
         from .device import resolve
         try:
@@ -188,6 +220,35 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
         except ConfigError as e:
             problems["device"] = e.message
     return problems
+
+
+def conv_padding(stage: int, kernel_size: int) -> int:
+    """The first conv keeps the 28x28 size (the book pads its 5x5 conv by 2); later convs do
+    not pad, as the book's second conv does not."""
+    return kernel_size // 2 if stage == 0 else 0
+
+
+def feature_sizes(kernel_size: int, stages: int) -> list[tuple[int, int]]:
+    """(side after the conv, side after its 2x2 pooling) for each conv stage."""
+    sizes, n = [], INPUT_SIZE
+    for stage in range(stages):
+        conv = n + 2 * conv_padding(stage, kernel_size) - kernel_size + 1
+        n = conv // 2
+        sizes.append((conv, n))
+    return sizes
+
+
+def _fit_problem(kernel_size: int, stages: int) -> str | None:
+    n = INPUT_SIZE
+    for stage, (conv, pooled) in enumerate(feature_sizes(kernel_size, stages)):
+        if conv < 2:  # the conv needs its kernel to fit, and pooling needs 2x2
+            return (f"{stages} conv stages of {kernel_size}x{kernel_size} kernels do not fit a "
+                    f"28x28 image: stage {stage + 1} gets a {n}x{n} map and needs at least "
+                    f"{kernel_size + 1 - 2 * conv_padding(stage, kernel_size)}x"
+                    f"{kernel_size + 1 - 2 * conv_padding(stage, kernel_size)}; use fewer "
+                    "stages or a smaller kernel_size")
+        n = pooled
+    return None
 
 
 def build(values: Mapping[str, Any], base: TrainConfig | None = None, *,

@@ -317,6 +317,25 @@ def status(root: Path | str | None = None) -> list[dict]:
     return rows
 
 
+def torchvision_loader(name: str, n_examples: int, batch_size: int, generator: torch.Generator,
+                       workers: int = 4) -> torch.utils.data.DataLoader:
+    """The book's input pipeline, for comparison: torchvision's dataset class reading the IDX
+    files from the data folder, ToTensor on every image, and a shuffling DataLoader with d2l's
+    4 worker processes. Batches are float [0, 1] images (N, 1, 28, 28) and int64 labels."""
+    import warnings
+
+    import torchvision
+    from torchvision import transforms
+    load(name)  # the raw files are in the data folder now, checksums checked
+    cls = getattr(torchvision.datasets, info(name).folder)
+    train = cls(str(data_root()), train=True, transform=transforms.ToTensor(), download=False)
+    # d2l asks for 4 workers whatever the machine; on 2 cores torch warns, and we mean it.
+    warnings.filterwarnings("ignore", message=".*worker processes in total.*")
+    return torch.utils.data.DataLoader(torch.utils.data.Subset(train, range(n_examples)),
+                                       batch_size, shuffle=True, num_workers=workers,
+                                       generator=generator, persistent_workers=workers > 0)
+
+
 def prepare(images: torch.Tensor, name: str, normalize: bool) -> torch.Tensor:
     """uint8 (N, 28, 28) or float in [0, 1] -> the float (N, 1, 28, 28) the network sees:
     [0, 1] as torchvision's ToTensor gives (the book), or, with `normalize`, standardised by

@@ -69,6 +69,7 @@ class TrainResult:
     wall_time: float = 0.0  # seconds for the whole call, evaluation and set-up included
     diverged_step: int | None = None  # 1-based step whose loss was not finite
     compiled: bool = False  # whether the training step ran through torch.compile
+    reached_at: int | None = None  # the epoch whose test accuracy reached config.stop_at
     points: list[Point] = field(default_factory=list)
     model: nn.Module | None = None
 
@@ -145,7 +146,8 @@ def train(
 ) -> TrainResult:
     """Train a fresh network for `config`. `should_stop` is polled after every batch.
 
-    compile: None lets the engine decide (long runs on cpu/cuda), True/False forces it."""
+    compile: None follows config.compile ("auto": long runs on cpu/cuda); True/False forces it
+    (the benchmark compares both)."""
     t_start = time.perf_counter()
     device = resolve(config.device)
     ds = dataset or data_mod.load(config.dataset)
@@ -172,6 +174,8 @@ def train(
     # Reading a value back from an accelerator stalls its queue; on the CPU it costs nothing.
     check_every = 1 if device.type == "cpu" else every
 
+    if compile is None and config.compile != "auto":
+        compile = config.compile == "on"
     if compile is None:
         compile = device.type in ("cpu", "cuda") and n_train * config.epochs >= COMPILE_MIN_EXAMPLES
     step_net = None
@@ -195,18 +199,28 @@ def train(
         return Event(kind, epoch, batch, num_batches, step, total_steps,
                      seen / t, t, time.perf_counter() - t_start, point)
 
+    if config.data_loader == "torchvision":  # the book's pipeline, for the speed ladder
+        loader = data_mod.torchvision_loader(config.dataset, n_train, bs, shuffle)
+
+        def batches():
+            for xb, yb in loader:
+                yield to_input(xb, device, config), yb.to(device)
+    else:  # the whole training set lives on the device; a batch is an index gather
+        def batches():
+            order = torch.randperm(n_train, generator=shuffle).to(device)
+            for i in range(num_batches):
+                idx = order[i * bs:(i + 1) * bs]
+                yield train_x[idx], train_y[idx]
+
     emit(event("start", 0, 0))
     net.train()
     for epoch in range(config.epochs):
-        order = torch.randperm(n_train, generator=shuffle).to(device)
         loss_sum = torch.zeros((), device=device)  # sum of per-example losses this epoch
         correct = torch.zeros((), dtype=torch.long, device=device)
         bad_step = torch.full((), -1, dtype=torch.long, device=device)
         n_epoch = 0
         epoch_t0 = time.perf_counter()
-        for i in range(num_batches):
-            idx = order[i * bs:(i + 1) * bs]
-            xb, yb = train_x[idx], train_y[idx]
+        for i, (xb, yb) in enumerate(batches()):
             opt.zero_grad(set_to_none=True)
             logits = step_net(xb)
             loss = loss_fn(logits, yb)
@@ -248,6 +262,9 @@ def train(
         p = Point(float(epoch + 1), step, test_acc=result.test_acc)
         result.points.append(p)
         emit(event("point", epoch, num_batches, p))
+        if config.stop_at is not None and result.test_acc >= config.stop_at:
+            result.reached_at = epoch + 1
+            return _finish(result, t_start, seen, train_time(), emit, event, epoch, num_batches)
     return _finish(result, t_start, seen, train_time(), emit, event, config.epochs - 1, num_batches)
 
 

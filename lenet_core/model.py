@@ -1,4 +1,5 @@
-"""LeNet-5 as the book draws it, every layer explicit, plus the per-layer shape/parameter table."""
+"""LeNet-5 as the book draws it, grown as its exercises ask (kernel size, conv stages, hidden
+layers), every layer explicit, plus the per-layer shape/parameter table."""
 
 from __future__ import annotations
 
@@ -8,38 +9,47 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .config import TrainConfig
+from .config import INPUT_SIZE, TrainConfig, conv_padding, feature_sizes
 
 _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU}
 _POOLS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
 
 
 def build_lenet(config: TrainConfig) -> nn.Sequential:
-    """The network for `config`: logits out, softmax belongs to inference and the loss."""
+    """The network for `config`: logits out, softmax belongs to inference and the loss.
+
+    lenet: conv stages (conv, activation, 2x2 pooling), flatten, hidden layers, 10 outputs. The
+    book's config gives its LeNet-5 exactly: conv1 6@5x5 pad 2 (28x28), pool (14x14), conv2
+    16@5x5 (10x10), pool (5x5), flatten (400), fc 120, fc 84, fc 10. mlp: flatten, hidden
+    layers, 10 outputs."""
     act = _ACTIVATIONS[config.activation]
-    h1, h2 = config.hidden
+    layers: list[tuple[str, nn.Module]] = []
+    acts = 0
+
+    def activation() -> None:
+        nonlocal acts
+        acts += 1
+        layers.append((f"act{acts}", act()))
+
+    width = 1  # channels, then features, flowing through
     if config.arch == "mlp":
-        layers = [
-            ("flatten", nn.Flatten()),  # (N, 784)
-            ("fc1", nn.Linear(28 * 28, h1)), ("act1", act()),
-            ("fc2", nn.Linear(h1, h2)), ("act2", act()),
-            ("fc3", nn.Linear(h2, 10)),
-        ]
+        width = INPUT_SIZE * INPUT_SIZE
     else:
-        c1, c2 = config.conv_channels
-        pool = _POOLS[config.pooling]
-        layers = [
-            ("conv1", nn.Conv2d(1, c1, kernel_size=5, padding=2)),  # (N, c1, 28, 28)
-            ("act1", act()),
-            ("pool1", pool(kernel_size=2, stride=2)),  # (N, c1, 14, 14)
-            ("conv2", nn.Conv2d(c1, c2, kernel_size=5)),  # (N, c2, 10, 10)
-            ("act2", act()),
-            ("pool2", pool(kernel_size=2, stride=2)),  # (N, c2, 5, 5)
-            ("flatten", nn.Flatten()),  # (N, c2 * 25)
-            ("fc1", nn.Linear(c2 * 5 * 5, h1)), ("act3", act()),
-            ("fc2", nn.Linear(h1, h2)), ("act4", act()),
-            ("fc3", nn.Linear(h2, 10)),  # (N, 10) logits
-        ]
+        k = config.kernel_size
+        sizes = feature_sizes(k, len(config.conv_channels))  # [(conv side, pooled side), ...]
+        for stage, c in enumerate(config.conv_channels):
+            layers.append((f"conv{stage + 1}", nn.Conv2d(width, c, kernel_size=k,
+                                                         padding=conv_padding(stage, k))))
+            activation()  # (N, c, sizes[stage][0], sizes[stage][0])
+            layers.append((f"pool{stage + 1}", _POOLS[config.pooling](kernel_size=2, stride=2)))
+            width = c  # (N, c, sizes[stage][1], sizes[stage][1])
+        width *= sizes[-1][1] ** 2
+    layers.append(("flatten", nn.Flatten()))  # (N, width)
+    for i, h in enumerate(config.hidden):
+        layers.append((f"fc{i + 1}", nn.Linear(width, h)))
+        activation()
+        width = h
+    layers.append((f"fc{len(config.hidden) + 1}", nn.Linear(width, 10)))  # (N, 10) logits
     net = nn.Sequential(OrderedDict(layers))
     if config.init == "xavier":
         for m in net.modules():

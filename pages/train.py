@@ -10,29 +10,30 @@ from pages.common import recall, remember, show_key_figures, status_badge, store
 through_router()
 
 REFRESH_S = 1.0  # how often a live run's panel redraws
-GROUP_COLUMNS = {"Data": 2, "Model": 3, "Optimisation": 2}  # the form's fields per row
+GROUP_COLUMNS = {"Data": 2, "Model": 3, "Optimisation": 2, "Engine": 2}  # fields per row
 
 
 # --- form state -----------------------------------------------------------------------------
 
 def _fill(values: dict) -> None:
-    """Put config values into the form's widgets (a tuple field has a widget per entry)."""
+    """Put config values into the form's widgets (a list field is a text box: "6, 16")."""
     for name, v in values.items():
-        if SPECS[name].kind == "ints":
-            for i, part in enumerate(v):
-                st.session_state[f"cfg_{name}_{i}"] = part
-        else:
-            st.session_state[f"cfg_{name}"] = v
+        spec = SPECS[name]
+        st.session_state[f"cfg_{name}"] = spec.text(v) if spec.kind == "ints" else v
 
 
 def _values() -> dict:
-    """The form's widgets -> TrainConfig's fields (unchecked)."""
+    """The form's widgets -> TrainConfig's fields (unchecked; unreadable text stays text, and
+    the check names it)."""
     out = {}
     for name, spec in SPECS.items():
+        v = st.session_state[f"cfg_{name}"]
         if spec.kind == "ints":
-            out[name] = tuple(st.session_state[f"cfg_{name}_{i}"] for i in range(len(spec.parts)))
-        else:
-            out[name] = st.session_state[f"cfg_{name}"]
+            try:
+                v = spec.parse(v)
+            except ValueError:
+                pass
+        out[name] = v
     return out
 
 
@@ -78,9 +79,11 @@ def _widget(name: str, spec: Spec) -> None:
         st.checkbox(spec.label, key=key, help=spec.help)
     elif spec.kind == "float":
         st.number_input(spec.label, step=0.001, format="%.4f", key=key, help=spec.help)
+    elif spec.kind == "optional-float":
+        st.number_input(spec.label, step=0.01, format="%.4f", key=key, help=spec.help,
+                        value=None, placeholder="none")
     elif spec.kind == "ints":
-        for col, (i, part) in zip(st.columns(len(spec.parts)), enumerate(spec.parts), strict=True):
-            col.number_input(f"{spec.label} {part}", step=1, key=f"{key}_{i}", help=spec.help)
+        st.text_input(spec.label, key=key, help=spec.help, placeholder="none")
     else:  # "int", "optional-int" (empty: no cap)
         extra = dict(value=None, placeholder="all 60,000") if spec.kind == "optional-int" else {}
         st.number_input(spec.label, step=1, key=key, help=spec.help, **extra)

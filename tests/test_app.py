@@ -36,10 +36,12 @@ def test_home_is_the_train_page_with_the_full_form(store):
     at = open_page()
     assert [t.value for t in at.title] == ["Train"]
     assert labels(at.selectbox) == ["Preset", "Dataset", "Architecture", "Activation", "Pooling",
-                                    "Init", "Optimizer", "Schedule", "Device"]
-    assert labels(at.number_input) == [
-        "Max train examples", "Conv channels C1", "Conv channels C2", "Hidden H1", "Hidden H2",
-        "Seed", "Learning rate", "Epochs", "Batch size"]
+                                    "Kernel size", "Init", "Optimizer", "Schedule", "Device",
+                                    "Compile", "Data loader"]
+    assert labels(at.number_input) == ["Max train examples", "Seed", "Learning rate", "Epochs",
+                                       "Batch size", "Stop at test accuracy"]
+    assert labels(at.text_input) == ["Conv channels", "Hidden", "Run name"]
+    assert at.text_input(key="cfg_conv_channels").value == "6, 16"
     assert at.selectbox(key="preset").value == next(iter(PRESETS)) == "d2l"  # the seed's recipe
     assert at.number_input(key="cfg_lr").value == 0.9
     assert "Start training" in labels(at.button)
@@ -50,9 +52,10 @@ def test_home_is_the_train_page_with_the_full_form(store):
 
 def test_every_config_field_has_a_widget(store):
     at = open_page()
-    keys = {w.key for kind in (at.selectbox, at.number_input, at.checkbox) for w in kind}
+    keys = {w.key for kind in (at.selectbox, at.number_input, at.checkbox, at.text_input)
+            for w in kind}
     for name in SPECS:
-        assert f"cfg_{name}" in keys or f"cfg_{name}_0" in keys, name
+        assert f"cfg_{name}" in keys, name
 
 
 def test_a_preset_fills_the_form(store):
@@ -73,7 +76,7 @@ def test_bad_values_get_messages_next_to_their_fields_and_start_nothing(store):
     at = open_page()
     at.number_input(key="cfg_epochs").set_value(0)
     at.number_input(key="cfg_lr").set_value(-1.0)
-    at.number_input(key="cfg_conv_channels_1").set_value(0)
+    at.text_input(key="cfg_conv_channels").input("6, 0")
     at = _start(at)
     fields = [c.value for c in at.caption if c.value.startswith(":red[")]
     assert len(fields) == 3  # one message under each bad field

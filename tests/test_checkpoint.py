@@ -67,3 +67,10 @@ def test_the_shipped_model_and_a_run_load_through_the_same_call(tmp_path):
     no_file = add_run(store, name="bare", checkpoint_file=False)
     with pytest.raises(checkpoint.CheckpointError, match="has no checkpoint"):
         checkpoint.load_ref(no_file, store)
+
+
+def test_checkpoints_from_before_the_model_grew_still_load():
+    raw = torch.load(checkpoint.DEFAULT_MODEL_PATH, weights_only=True)
+    assert "kernel_size" not in raw["config"]  # written before the field existed
+    model = checkpoint.load_default()
+    assert model.config.kernel_size == 5 and model.config.conv_channels == (6, 16)

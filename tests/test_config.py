@@ -28,7 +28,10 @@ def test_d2l_preset_is_the_seed_recipe():
     ("dataset", "cifar"), ("activation", "swish"), ("pooling", "min"), ("optimizer", "rmsprop"),
     ("lr", 0), ("lr", -1.0), ("lr", float("nan")), ("lr", float("inf")), ("lr", True),
     ("epochs", 0), ("epochs", 2.5), ("batch_size", 0), ("batch_size", 10**8),
-    ("conv_channels", (6,)), ("conv_channels", (0, 16)), ("conv_channels", 6),
+    ("conv_channels", ()), ("conv_channels", (6, 16, 32, 64)), ("conv_channels", (0, 16)),
+    ("conv_channels", 6), ("conv_channels", (6, 16, 32)),  # 3 stages of 5x5 do not fit 28x28
+    ("kernel_size", 4), ("hidden", (120, 84, 64, 32)), ("stop_at", 1.5), ("compile", "yes"),
+    ("data_loader", "pandas"),
     ("hidden", (120, -1)), ("hidden", (120, None)), ("device", "tpu"),
     ("max_train_examples", 0), ("normalize", "yes"), ("seed", -1), ("arch", "resnet"),
 ])
@@ -75,10 +78,10 @@ def _another_value(name, spec) -> list[str]:
     """Command-line words for a valid value of the field that differs from the book's."""
     default = getattr(D2L, name)
     if spec.kind == "choice":
-        return [next(c for c in spec.choices if c != default and c not in ("cuda", "mps"))]
+        return [str(next(c for c in spec.choices if c != default and c not in ("cuda", "mps")))]
     if spec.kind == "ints":
-        return [str(int(spec.lo) + 1)] * spec.length[1]
-    if spec.kind == "float":
+        return [str(int(spec.lo) + 1)]
+    if spec.kind in ("float", "optional-float"):
         return ["0.5"]
     return [] if spec.kind == "bool" else ["123"]
 

@@ -111,3 +111,27 @@ def test_compiled_training_matches_eager(fashion):
         if a.train_loss is not None:
             assert abs(a.train_loss - b.train_loss) < 1e-4
     assert abs(eager.test_acc - compiled.test_acc) < 0.01
+
+
+def test_stop_at_ends_the_run_at_the_first_epoch_that_reaches_it(mnist):
+    result, _ = _run(MODERN.replace(epochs=5, max_train_examples=4096, stop_at=0.5), mnist)
+    assert result.status == "finished" and result.reached_at == 1
+    assert [p.x for p in result.points if p.test_acc is not None] == [1.0]
+
+
+@pytest.mark.slow
+def test_the_books_torchvision_pipeline_gives_the_same_kind_of_run(fashion):
+    # The speed ladder's first rung: DataLoader + ToTensor + 4 workers instead of tensors.
+    cfg = MODERN.replace(dataset="fashion-mnist", data_loader="torchvision", epochs=1,
+                         max_train_examples=2560)
+    result, events = _run(cfg, fashion)
+    assert result.status == "finished" and result.test_acc > 0.5  # it learns (chance: 0.1)
+    assert sum(e.kind == "batch" for e in events) == 20
+    again, _ = _run(cfg, fashion)
+    assert again.points == result.points  # seeded shuffling: the same numbers twice
+
+
+def test_compile_can_be_switched_off_and_on_in_the_config(fashion):
+    cfg = SMALL.replace(max_train_examples=512, epochs=1)
+    assert not _run(cfg.replace(compile="off"), fashion)[0].compiled
+    assert _run(cfg.replace(compile="on"), fashion)[0].compiled

@@ -1,9 +1,10 @@
 """The network against the seed: its printed shapes, the parameter count, and that it can learn."""
 
+import pytest
 import torch
 from torch import nn
 
-from lenet_core import TrainConfig, build_lenet, summary
+from lenet_core import ConfigError, TrainConfig, build_lenet, summary
 
 # The seed's "检查模型" printout, without its Reshape row.
 SEED_SHAPES = [
@@ -53,3 +54,44 @@ def test_model_overfits_one_batch():
     assert loss.item() < 0.05
     assert (net(x).argmax(1) == y).all()
 
+
+
+def _conv(c_in, c_out, k):
+    return c_in * c_out * k * k + c_out
+
+
+def _fc(n_in, n_out):
+    return n_in * n_out + n_out
+
+
+@pytest.mark.parametrize("config,shapes,params", [
+    # one stage of 8 5x5 kernels (28 -> 28 -> 14), straight to the 10 outputs
+    (TrainConfig(conv_channels=(8,), hidden=()),
+     {"conv1": (8, 28, 28), "pool1": (8, 14, 14), "flatten": (8 * 14 * 14,)},
+     _conv(1, 8, 5) + _fc(8 * 14 * 14, 10)),
+    # three stages of 3x3: 28 -> 28 -> 14 -> 12 -> 6 -> 4 -> 2
+    (TrainConfig(kernel_size=3, conv_channels=(6, 16, 32)),
+     {"conv2": (16, 12, 12), "pool2": (16, 6, 6), "conv3": (32, 4, 4), "pool3": (32, 2, 2)},
+     _conv(1, 6, 3) + _conv(6, 16, 3) + _conv(16, 32, 3) + _fc(128, 120) + _fc(120, 84)
+     + _fc(84, 10)),
+    # 7x7 kernels, two stages: 28 -> 28 -> 14 -> 8 -> 4; one hidden layer
+    (TrainConfig(kernel_size=7, hidden=(64,)),
+     {"conv2": (16, 8, 8), "pool2": (16, 4, 4), "fc1": (64,), "fc2": (10,)},
+     _conv(1, 6, 7) + _conv(6, 16, 7) + _fc(256, 64) + _fc(64, 10)),
+    # an MLP with three hidden layers
+    (TrainConfig(arch="mlp", hidden=(256, 128, 64)), {"fc3": (64,), "fc4": (10,)},
+     _fc(784, 256) + _fc(256, 128) + _fc(128, 64) + _fc(64, 10)),
+])
+def test_grown_models_match_hand_computed_shapes_and_counts(config, shapes, params):
+    rows = {r.layer: r for r in summary(config)}
+    for layer, shape in shapes.items():
+        assert rows[layer].output_shape == (1, *shape), layer
+    assert sum(r.params for r in rows.values()) == params
+    assert sum(p.numel() for p in build_lenet(config).parameters()) == params
+
+
+def test_a_net_that_does_not_fit_28x28_is_refused_naming_the_field():
+    with pytest.raises(ConfigError) as err:
+        TrainConfig(conv_channels=(6, 16, 32))  # 5x5: stage 3 would get a 5x5 map
+    assert err.value.field == "conv_channels" and "kernel_size" in err.value.message
+    assert TrainConfig(arch="mlp", conv_channels=(6, 16, 32)).arch == "mlp"  # no convs to fit
