@@ -10,7 +10,7 @@ import time
 
 from . import data, outcome
 from .config import PRESET_HELP, PRESETS, SPECS, ConfigError, TrainConfig, from_text, preset
-from .store import StoreError
+from .schema import StoreError
 
 
 class UsageError(Exception):

@@ -2,7 +2,7 @@
 
 One process writes a run (its trainer); any number read at once (pages, CLI, tests). A run
 whose process has died is marked `interrupted` by whoever next reads it, metrics intact.
-The schema carries a version (`PRAGMA user_version`); opening a store applies the migrations
+The schema and its migrations live in lenet_core.schema; opening a store applies the migrations
 it lacks, so an upgrade never loses a run.
 """
 
@@ -22,60 +22,11 @@ from typing import Any
 
 from .config import TrainConfig
 from .progress import Progress
+from .schema import SCHEMA_VERSION, migrate
 
 STATUSES = ("queued", "running", "finished", "stopped", "diverged", "failed", "interrupted")
 ACTIVE = ("queued", "running")
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a live pid is not trusted
-
-# Migration k takes a store from schema version k to k + 1. Never edit one that has shipped:
-# append a new one. Version 1 is the first schema; stores made before versions existed hold it
-# at user_version 0, and its IF NOT EXISTS makes applying it to them a no-op.
-_V1 = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    started_at REAL,
-    finished_at REAL,
-    status TEXT NOT NULL,
-    config TEXT NOT NULL,          -- TrainConfig as JSON
-    device TEXT,
-    pid INTEGER,                   -- the process training it, while active
-    heartbeat REAL,                -- last sign of life from that process
-    stop_requested INTEGER NOT NULL DEFAULT 0,
-    progress TEXT,                 -- progress.Progress as JSON
-    train_loss REAL, train_acc REAL, test_acc REAL,
-    examples_per_sec REAL, train_time REAL, wall_time REAL,
-    diverged_step INTEGER,
-    error TEXT,
-    data_source TEXT
-);
-CREATE TABLE IF NOT EXISTS metrics (
-    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-    x REAL NOT NULL,               -- epoch + fraction of the epoch, as the book's animator
-    step INTEGER NOT NULL,
-    train_loss REAL, train_acc REAL, test_acc REAL
-);
-CREATE INDEX IF NOT EXISTS metrics_run ON metrics(run_id, step);
-"""
-# Version 2: runs belong to experiments, and record where they ran and with how many threads.
-_V2 = """
-ALTER TABLE runs ADD COLUMN experiment_id TEXT;        -- the experiment it belongs to, if any
-ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT 'local';  -- "local" or "ray"
-ALTER TABLE runs ADD COLUMN node TEXT;                 -- the machine (host or Ray node) it ran on
-ALTER TABLE runs ADD COLUMN threads INTEGER;           -- torch intra-op threads it trained with
-CREATE TABLE IF NOT EXISTS experiments (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,            -- the definition's name ("qa-activation"), or "sweep"
-    version INTEGER NOT NULL,      -- the definition's version when it was launched
-    created_at REAL NOT NULL,
-    spec TEXT NOT NULL,            -- what was launched, as JSON (base config, grid, epochs, seeds)
-    executor TEXT NOT NULL DEFAULT 'local'
-);
-CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment_id)
-"""
-MIGRATIONS = (_V1, _V2)
-SCHEMA_VERSION = len(MIGRATIONS)
 
 METRIC_COLUMNS = ("x", "step", "train_loss", "train_acc", "test_acc")
 
@@ -107,21 +58,26 @@ class Run:
     executor: str  # "local" or "ray"
     node: str | None  # the machine it ran on
     threads: int | None  # torch intra-op threads
+    variant: str | None  # its experiment's variant label
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
 
 
-class NoSuchRun(KeyError):
-    """No run has this id."""
+class NotFound(KeyError):
+    """No record has this id."""
 
     def __str__(self) -> str:  # KeyError would quote the whole message
         return str(self.args[0])
 
 
-class StoreError(RuntimeError):
-    """The run store cannot be used (written by a newer version, or not a database)."""
+class NoSuchRun(NotFound):
+    pass
+
+
+class NoSuchExperiment(NotFound):
+    pass
 
 
 def runs_root() -> Path:
@@ -152,7 +108,7 @@ class RunStore:
         self.db_path = self.root / "runs.db"
         with closing(self._connect()) as db:
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                _migrate(db, self.db_path)
+                migrate(db, self.db_path)
 
     def _connect(self) -> sqlite3.Connection:
         # A fresh connection per call: safe across threads and processes, and cheap in SQLite.
@@ -170,14 +126,15 @@ class RunStore:
     # --- lifecycle ----------------------------------------------------------------------
 
     def create(self, config: TrainConfig, name: str | None = None, *,
-               experiment_id: str | None = None, executor: str = "local") -> str:
-        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
+               experiment_id: str | None = None, variant: str | None = None,
+               executor: str = "local") -> str:
+        run_id = _new_id()
         name = name or f"{config.dataset} {config.activation}/{config.pooling} " \
                        f"{config.optimizer} lr={config.lr:g}"
         self._write("INSERT INTO runs (id, name, created_at, status, config, experiment_id, "
-                    "executor) VALUES (?,?,?,?,?,?,?)",
+                    "variant, executor) VALUES (?,?,?,?,?,?,?,?)",
                     (run_id, name, time.time(), "queued", config.to_json(), experiment_id,
-                     executor))
+                     variant, executor))
         return run_id
 
     def claim(self, run_id: str, pid: int, max_running: int | None = 1) -> bool:
@@ -289,6 +246,38 @@ class RunStore:
                 rows = db.execute("SELECT * FROM runs ORDER BY created_at DESC").fetchall()
         return [_to_run(r) for r in rows]
 
+    def runs_of(self, experiment_id: str) -> list[Run]:
+        """An experiment's runs, in the order they were queued."""
+        with closing(self._connect()) as db:
+            self._reap(db)
+            rows = db.execute("SELECT * FROM runs WHERE experiment_id=? ORDER BY created_at, id",
+                              (experiment_id,)).fetchall()
+        return [_to_run(r) for r in rows]
+
+    # --- experiments ----------------------------------------------------------------------
+
+    def create_experiment(self, name: str, version: int, spec: dict[str, Any],
+                          executor: str = "local") -> str:
+        experiment_id = _new_id()
+        self._write("INSERT INTO experiments (id, name, version, created_at, spec, executor) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (experiment_id, name, version, time.time(), json.dumps(spec), executor))
+        return experiment_id
+
+    def experiment(self, experiment_id: str) -> ExperimentRecord:
+        with closing(self._connect()) as db:
+            row = db.execute("SELECT * FROM experiments WHERE id=?", (experiment_id,)).fetchone()
+        if row is None:
+            raise NoSuchExperiment(f"no experiment with id {experiment_id!r}")
+        return _to_experiment(row)
+
+    def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
+        """Experiment records, newest first (only those of one definition, with `name`)."""
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT * FROM experiments WHERE ? IS NULL OR name=? "
+                              "ORDER BY created_at DESC, id DESC", (name, name)).fetchall()
+        return [_to_experiment(r) for r in rows]
+
     def metrics(self, run_id: str) -> list[dict[str, Any]]:
         with closing(self._connect()) as db:
             rows = db.execute("SELECT x, step, train_loss, train_acc, test_acc FROM metrics "
@@ -309,6 +298,26 @@ class RunStore:
         return self.root / f"{run_id}.pt"
 
 
+@dataclass(frozen=True)
+class ExperimentRecord:
+    id: str
+    name: str  # the definition's name, or "sweep"
+    version: int
+    created_at: float
+    spec: dict[str, Any]  # what was launched (lenet_core.experiments reads it)
+    executor: str
+
+
+def _new_id() -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
+
+
+def _to_experiment(row: sqlite3.Row) -> ExperimentRecord:
+    d = dict(row)
+    d["spec"] = json.loads(d["spec"])
+    return ExperimentRecord(**d)
+
+
 def _finite(v: Any) -> Any:
     return None if isinstance(v, float) and v != v else v
 
@@ -319,27 +328,3 @@ def _to_run(row: sqlite3.Row) -> Run:
     d["progress"] = Progress.from_json(d["progress"])
     d["stop_requested"] = bool(d["stop_requested"])
     return Run(**d)
-
-
-def _migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Bring the schema up to SCHEMA_VERSION, one migration at a time, each in a transaction
-    (a second process opening the store at once waits, then finds nothing left to do)."""
-    db.execute("PRAGMA journal_mode=WAL")
-    while True:
-        db.execute("BEGIN IMMEDIATE")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version >= SCHEMA_VERSION:
-            db.execute("COMMIT")
-            break
-        try:
-            for statement in MIGRATIONS[version].split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version={version + 1}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    if version > SCHEMA_VERSION:
-        raise StoreError(f"{path} was written by a newer LeNet Lab (schema {version}, this "
-                         f"version reads up to {SCHEMA_VERSION}): upgrade LeNet Lab to open it")
