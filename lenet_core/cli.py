@@ -1,4 +1,5 @@
-"""`python -m lenet_core`: the layer table, training, runs, data, prediction and the benchmark."""
+"""`python -m lenet_core`: the layer table, training, runs, data, prediction, experiments and
+the benchmark."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import os
 import sys
 import time
 
-from . import data, outcome
+from . import cli_experiment, data, outcome
 from .config import PRESET_HELP, PRESETS, SPECS, ConfigError, TrainConfig, from_text, preset
 from .schema import StoreError
+from .store import NotFound
 
 
 class UsageError(Exception):
@@ -81,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--run", metavar="ID", help="a run's checkpoint")
     src.add_argument("--checkpoint", metavar="PATH", help="a checkpoint file")
     pr.add_argument("images", nargs="+", metavar="IMAGE")
+
+    cli_experiment.add_parser(sub, _Parser)
 
     b = sub.add_parser("bench", help="measure speed: engine vs the seed's loop, and more")
     b.add_argument("--json", action="store_true")
@@ -247,14 +251,14 @@ def _cmd_bench(a) -> int:
 
 
 COMMANDS = {"summary": _cmd_summary, "train": _cmd_train, "runs": _cmd_runs, "data": _cmd_data,
-            "predict": _cmd_predict, "bench": _cmd_bench}
+            "predict": _cmd_predict, "bench": _cmd_bench, "experiment": cli_experiment.run}
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         a = build_parser().parse_args(argv)
         return COMMANDS[a.command](a)
-    except (UsageError, ConfigError) as e:
+    except (UsageError, ConfigError, NotFound) as e:
         print(f"lenet_core: error: {e}", file=sys.stderr)
         return 2
     except (data.DataError, StoreError) as e:
