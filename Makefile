@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt | sha256sum | cut -c1-12)
 DATA ?= data
 DATA_STAMP := $(DATA)/MNIST/raw/t10k-labels-idx1-ubyte $(DATA)/FashionMNIST/raw/t10k-labels-idx1-ubyte
-DEB_PACKAGES := chromium dataset-fashion-mnist
+DEB_PACKAGES := chromium dataset-fashion-mnist fonts-wqy-microhei
 
 .PHONY: run test test-fast setup system lint default-model bench clean-venv
 
@@ -23,10 +23,12 @@ test-fast: setup
 
 setup: system $(STAMP) $(DATA_STAMP)
 
-# Debian packages: Chromium (end-to-end tests) and Fashion-MNIST (offline data).
+# Debian packages: Chromium (end-to-end tests), Fashion-MNIST (offline data), and a CJK font
+# so the browser shows the seed's Chinese questions.
 # Without apt or root (a laptop), say so and rely on torchvision's download instead.
 system:
-	@if [ -x /usr/bin/chromium ] && [ -d /usr/share/datasets/fashion-mnist ]; then \
+	@if [ -x /usr/bin/chromium ] && [ -d /usr/share/datasets/fashion-mnist ] \
+			&& [ -d /usr/share/fonts/truetype/wqy ]; then \
 		true; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PACKAGES); \

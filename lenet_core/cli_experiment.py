@@ -9,7 +9,7 @@ import time
 
 from . import experiments, fmt
 from .catalog import EXPERIMENTS, sweep
-from .config import PRESETS, SPECS, ConfigError, preset
+from .config import PRESETS, preset
 from .executors import Executor, executor_for
 from .store import RunStore
 
@@ -48,34 +48,6 @@ def add_parser(sub, parser_class) -> None:
 
 def _executor(a) -> Executor:
     return executor_for(getattr(a, "cluster", None))
-
-
-def parse_grid(items: list[str]) -> dict[str, tuple]:
-    """["lr=0.01,0.1", "channels=6/16,12/32"] -> {"lr": (0.01, 0.1), "conv_channels": ((6, 16),
-    (12, 32))}; every bad item is reported at once."""
-    from .cli import flag
-    names = {**{n: n for n in SPECS}, **{flag(n).lstrip("-"): n for n in SPECS}}
-    fields, problems = {}, {}
-    for item in items:
-        key, _, values = item.partition("=")
-        name = names.get(key.strip().replace("_", "-")) or names.get(key.strip())
-        if name is None or not values:
-            problems[key or item] = "use FIELD=V1,V2,... with a TrainConfig field"
-            continue
-        spec = SPECS[name]
-        try:
-            parsed = tuple(True if spec.kind == "bool" and v == "true" else
-                           False if spec.kind == "bool" and v == "false" else
-                           spec.parse(v.replace("/", " ")) for v in values.split(","))
-        except ValueError:
-            problems[name] = f"cannot read {values!r}"
-            continue
-        if bad := next((p for v in parsed if (p := spec.problem(v))), None):
-            problems[name] = bad
-        fields[name] = parsed
-    if problems:
-        raise ConfigError(problems)
-    return fields
 
 
 def _wait(store: RunStore, experiment_id: str, executor: Executor) -> None:
@@ -151,7 +123,7 @@ def run(a: argparse.Namespace) -> int:
                              f"{', '.join(EXPERIMENTS)}")
         definition = EXPERIMENTS[a.name]
     else:
-        definition = sweep(parse_grid(a.grid), preset(a.preset), a.epochs)
+        definition = sweep(experiments.parse_grid(a.grid), preset(a.preset), a.epochs)
     executor = _executor(a)
     experiment_id = experiments.launch(definition, store, epochs=a.epochs, seeds=a.seeds,
                                        max_train_examples=a.max_train_examples,

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import verdicts
-from .config import TrainConfig, build
+from .config import SPECS, ConfigError, TrainConfig, build
 from .data import DATASETS
 from .executors import Executor, LocalExecutor
 from .model import summary
@@ -73,13 +73,41 @@ def _short(v: Any) -> str:
         else str(v)
 
 
+def parse_grid(items: list[str]) -> dict[str, tuple]:
+    """["lr=0.01,0.1", "channels=6/16,12/32"] -> {"lr": (0.01, 0.1), "conv_channels": ((6, 16),
+    (12, 32))}; every bad item is reported at once."""
+    names = {**{n: n for n in SPECS}, **{n.replace("_", "-"): n for n in SPECS},
+             **{s.flag.lstrip("-"): n for n, s in SPECS.items() if s.flag}}
+    fields, problems = {}, {}
+    for item in items:
+        key, _, values = item.partition("=")
+        name = names.get(key.strip().replace("_", "-")) or names.get(key.strip())
+        if name is None or not values:
+            problems[key or item] = "use FIELD=V1,V2,... with a TrainConfig field"
+            continue
+        spec = SPECS[name]
+        try:
+            parsed = tuple(True if spec.kind == "bool" and v == "true" else
+                           False if spec.kind == "bool" and v == "false" else
+                           spec.parse(v.strip().replace("/", " ")) for v in values.split(","))
+        except ValueError:
+            problems[name] = f"cannot read {values!r}"
+            continue
+        if bad := next((p for v in parsed if (p := spec.problem(v))), None):
+            problems[name] = bad
+        fields[name] = parsed
+    if problems:
+        raise ConfigError(problems)
+    return fields
+
+
 def run_config(spec: Mapping[str, Any], variant: Mapping[str, Any], seed: int) -> TrainConfig:
     """The config of one run of a launched experiment."""
     base = TrainConfig.from_dict(spec["base"])
     changes = dict(variant["changes"])
     cap = spec.get("max_train_examples")
-    if cap is not None:
-        changes["max_train_examples"] = min(cap, changes.get("max_train_examples") or cap)
+    if cap is not None and changes.get("max_train_examples") is None:
+        changes["max_train_examples"] = cap  # a variant that sets its own size keeps it
     epochs = changes.pop("epochs", spec["epochs"])
     if spec.get("equal_budget"):  # the same number of examples seen, whatever the set's size
         dataset = changes.get("dataset", base.dataset)

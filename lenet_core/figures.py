@@ -55,7 +55,7 @@ def curve(points: Iterable[dict[str, Any]], key: str,
     return [x for x, _ in xy], [y for _, y in xy]
 
 
-def _layout(fig: go.Figure, *, height: int, uirevision: str | None, title: str | None = None,
+def layout(fig: go.Figure, *, height: int, uirevision: str | None, title: str | None = None,
             legend: bool = True) -> go.Figure:
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
@@ -87,7 +87,7 @@ def training_figure(points: Sequence[dict[str, Any]], epochs: int, *,
     if diverged_at is not None:
         fig.add_vline(x=diverged_at, line=dict(color="#E03131", dash="dot", width=2),
                       annotation_text="diverged", annotation_font_color="#E03131")
-    return _layout(fig, height=height, uirevision=uirevision, title=title, legend=legend)
+    return layout(fig, height=height, uirevision=uirevision, title=title, legend=legend)
 
 
 def overlay_figure(runs: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], key: str, *,
@@ -101,7 +101,7 @@ def overlay_figure(runs: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], ke
                                  hovertemplate="%{y:.4f}"))
     fig.update_xaxes(title_text="epoch", showgrid=True)
     fig.update_yaxes(showgrid=True, tickformat=".0%" if key.endswith("acc") else None)
-    return _layout(fig, height=height, uirevision=key)
+    return layout(fig, height=height, uirevision=key)
 
 
 # --- images ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,3 +48,8 @@ def short_label(run: Run) -> str:
 
 def run_option_label(run: Run, *, status: bool = True) -> str:
     return f"{run.name} · {run.status} · {run.id}" if status else f"{run.name} · {run.id}"
+
+
+def when(timestamp: float) -> str:
+    """A local date and time to the minute: "2026-11-26 08:47"."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))

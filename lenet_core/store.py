@@ -309,7 +309,8 @@ class ExperimentRecord:
 
 
 def _new_id() -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:4]
+    """Sortable by time, unique by 32 random bits (many runs are queued within one second)."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
 def _to_experiment(row: sqlite3.Row) -> ExperimentRecord:

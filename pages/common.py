@@ -50,6 +50,8 @@ def navigation():
         st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
         st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:",
                 url_path="compare"),
+        st.Page("pages/experiments.py", title="Experiments", icon=":material/science:",
+                url_path="experiments"),
     ])
 
 

@@ -28,8 +28,26 @@ s = store()
 every = s.list()
 runs = [r for r in every if r.status != "queued"]  # a queued run has nothing to show yet
 by_id = {r.id: r for r in runs}
-kept = [i for i in recall("compare_runs", []) if i in by_id]
-picked = st.multiselect("Runs", list(by_id), default=kept or list(by_id)[:2],
+groups = [e for e in s.experiments() if any(r.experiment_id == e.id for r in runs)]
+
+
+def _pick_group() -> None:
+    """An experiment picked as a group: all its runs that have something to show."""
+    if group_id := st.session_state.compare_group:
+        st.session_state.compare_pick = [r.id for r in runs if r.experiment_id == group_id]
+
+
+if "compare_pick" not in st.session_state:  # first visit, or back from another page
+    kept = [i for i in recall("compare_runs", []) if i in by_id]
+    st.session_state.compare_pick = kept or list(by_id)[:2]
+else:  # runs deleted meanwhile
+    st.session_state.compare_pick = [i for i in st.session_state.compare_pick if i in by_id]
+if groups:
+    st.selectbox("Experiment", [None, *(e.id for e in groups)], key="compare_group",
+                 on_change=_pick_group, placeholder="Or pick an experiment's runs as a group",
+                 format_func=lambda i: "–" if i is None else
+                 next(f"{e.name} · {fmt.when(e.created_at)} · {e.id}" for e in groups if e.id == i))
+picked = st.multiselect("Runs", list(by_id), key="compare_pick",
                         format_func=lambda i: fmt.run_option_label(by_id[i]),
                         placeholder="Choose runs to compare")
 remember("compare_runs", picked)

@@ -34,6 +34,14 @@ def add_run(store: RunStore, config: TrainConfig = TWO_EPOCHS, name: str = "a ru
     test point per epoch (train loss falling, accuracy rising towards `acc`), final metrics,
     and an untrained checkpoint of the config's shape."""
     run_id = store.create(config, name)
+    fill_run(store, run_id, status, acc, checkpoint_file, diverged_step)
+    return run_id
+
+
+def fill_run(store: RunStore, run_id: str, status: str = "finished", acc: float = 0.95,
+             checkpoint_file: bool = True, diverged_step: int | None = None) -> None:
+    """Give a queued run the curves, checkpoint and final metrics add_run describes."""
+    config = store.get(run_id).config
     step = 0
     for epoch in range(config.epochs):
         for k in range(1, 6):
@@ -52,4 +60,3 @@ def add_run(store: RunStore, config: TrainConfig = TWO_EPOCHS, name: str = "a ru
     store.finish(run_id, status, train_loss=0.1, train_acc=acc, test_acc=acc - 0.01,
                  examples_per_sec=12_345.0, train_time=7.5, diverged_step=diverged_step,
                  device="cpu (2 threads)")
-    return run_id

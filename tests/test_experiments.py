@@ -155,8 +155,7 @@ def test_cli_list_and_bad_names(capsys):
 
 
 def test_a_sweep_is_every_combination(store):
-    from lenet_core.cli_experiment import parse_grid
-    fields = parse_grid(["lr=0.01,0.1", "activation=sigmoid,relu", "channels=6/16,12/32"])
+    fields = experiments.parse_grid(["lr=0.01,0.1", "activation=sigmoid,relu", "channels=6/16,12/32"])
     assert fields == {"lr": (0.01, 0.1), "activation": ("sigmoid", "relu"),
                       "conv_channels": ((6, 16), (12, 32))}
     definition = sweep(fields, MODERN, epochs=1)

@@ -1,0 +1,222 @@
+"""Experiments: the seed's Q&A and the book's exercises answered in one click, over seeds."""
+
+import streamlit as st
+
+from lenet_core import experiment_figures as xfig
+from lenet_core import experiments, fmt
+from lenet_core.catalog import EXPERIMENTS, sweep
+from lenet_core.config import PRESETS, SPECS, ConfigError, preset
+from lenet_core.progress import progress_line
+from pages.common import recall, remember, store, table_height, through_router
+
+through_router()
+
+REFRESH_S = 2.0  # how often a running experiment's view redraws
+SWEEP = "sweep"
+SWEEPABLE = [n for n, s in SPECS.items() if n not in ("seed", "device")]
+
+
+def _launch(definition, epochs: int, seeds: int, cap: int | None) -> None:
+    experiment_id = experiments.launch(definition, store(), epochs=epochs, seeds=seeds,
+                                       max_train_examples=cap)
+    remember(f"exp_record_{definition.name}", experiment_id)
+    st.session_state[f"exp_record_{definition.name}"] = experiment_id
+    st.session_state.flash = f"Experiment {experiment_id} queued: its runs train in the background."
+
+
+def _submit(definition, record_id: str | None = None) -> None:
+    """The launch form's values are read here: a form's widgets change only on submit."""
+    ss, name = st.session_state, definition.name
+    if record_id is None:
+        _launch(definition, ss[f"ep-{name}"], ss[f"seeds-{name}"], ss[f"cap-{name}"])
+    else:
+        n = len(experiments.add_seeds(record_id, store(), ss[f"seeds-{name}"]))
+        st.session_state.flash = f"{n} more runs queued."
+
+
+def launch_form(definition, record_id: str | None) -> None:
+    """Epochs, seeds and an optional cap; Launch makes a new record, Add seeds extends one."""
+    with st.form(f"launch-{definition.name}", border=True, enter_to_submit=False):
+        a, b, c = st.columns(3)
+        a.number_input("Epochs", 1, 1000, definition.epochs, key=f"ep-{definition.name}",
+                       help="Per run; variants that set their own keep them.")
+        seeds = b.number_input("Seeds", 1, 20, max(1, definition.seeds),
+                               key=f"seeds-{definition.name}",
+                               help="Runs per variant; a verdict needs at least 2.")
+        c.number_input("Max train examples", 1, 60_000, None, placeholder="all 60,000",
+                             key=f"cap-{definition.name}", help="A quick look on less data.")
+        runs = len(definition.variants) * seeds
+        st.caption(f"{len(definition.variants)} variants x {seeds} seeds = {runs} runs, "
+                   "queued one at a time through the background runner.")
+        left, right = st.columns(2)
+        left.form_submit_button("Launch", type="primary", icon=":material/play_arrow:",
+                                width="stretch", on_click=_submit, args=(definition,))
+        if record_id:
+            right.form_submit_button("Add seeds to the open result", icon=":material/add:",
+                                     width="stretch", on_click=_submit,
+                                     args=(definition, record_id))
+
+
+def pick_record(name: str):
+    """The launched records of one experiment, newest first; the choice is remembered."""
+    records = store().experiments(name)
+    if not records:
+        return None
+    ids = [r.id for r in records]
+    by_id = {r.id: r for r in records}
+    key = f"exp_record_{name}"
+    if st.session_state.get(key) not in ids:  # first visit, back from a page, or a new launch
+        kept = recall(key)
+        st.session_state[key] = kept if kept in ids else ids[0]
+    record_id = st.selectbox(
+        "Result", ids, key=key,
+        format_func=lambda i: f"{fmt.when(by_id[i].created_at)} · {by_id[i].spec['title']} · "
+                              f"{by_id[i].spec['epochs']} epochs · {i}",
+        help="Every launch is kept; reopen any of them.")
+    remember(f"exp_record_{name}", record_id)
+    return record_id
+
+
+def live(record_id: str) -> None:
+    """Progress while runs train, then the verdict, the figure, the table and the curves."""
+    s = store()
+    res = experiments.result(record_id, s)
+    runs = res.runs
+    if res.active:
+        done = sum(not r.active for r in runs)
+        running = next((r for r in runs if r.status == "running"), None)
+        text = f"{done} of {len(runs)} runs done"
+        if running:
+            text += f" · {running.variant} · seed {running.config.seed} · " + \
+                progress_line(running, eta=False)[1]
+        with st.container(horizontal=True, vertical_alignment="bottom"):
+            st.progress(done / len(runs), text=text)
+            st.button("Stop all", icon=":material/stop_circle:", key=f"stop-{record_id}",
+                      on_click=experiments.stop, args=(record_id, s))
+    st.info(res.verdict, icon=":material/gavel:")
+    measure = res.record.spec["measure"]
+    if measure == "layer-sizes":
+        st.plotly_chart(xfig.layers_figure(res.layers), key=f"layers-{record_id}")
+        return
+    result_tab, curves_tab, runs_tab = st.tabs(["Result", "Curves", "Runs"])
+    with result_tab:
+        if measure == "data-size":
+            st.plotly_chart(xfig.series_figure(res.arms, res.record.spec["x_name"]),
+                            key=f"series-{record_id}")
+        elif measure == "time-to-target":
+            st.plotly_chart(xfig.time_figure(res.arms), key=f"time-{record_id}")
+        else:
+            st.plotly_chart(xfig.arms_figure(res.arms), key=f"arms-{record_id}")
+        if measure == "overfitting":
+            st.plotly_chart(xfig.arms_figure(res.arms, "gap"), key=f"gap-{record_id}")
+        if res.record.name == SWEEP:
+            fields = list(res.record.spec["variants"][0]["changes"])
+            for col, field in zip(st.columns(len(fields)), fields, strict=True):
+                col.plotly_chart(xfig.field_figure(res.arms, field), key=f"f-{field}-{record_id}")
+        rows = xfig.table(res.arms)
+        st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
+                     column_config={"Parameters": st.column_config.NumberColumn(
+                         format="localized")})
+        st.caption("Mean ± std over the seeds that learned. Gap: train accuracy (the mean over "
+                   "the last epoch, as the book prints it) minus test accuracy.")
+    with curves_tab:
+        points = {r.id: s.metrics(r.id) for r in runs}
+        for col, key in zip(st.columns(2), ("test_acc", "train_loss"), strict=True):
+            col.plotly_chart(xfig.curves_figure(res.arms, points, key), key=f"c-{key}-{record_id}")
+    with runs_tab:
+        st.dataframe([{"Variant": r.variant, "Seed": r.config.seed, "Status": r.status,
+                       "Test acc (%)": None if r.test_acc is None else 100 * r.test_acc,
+                       "Examples/s": r.examples_per_sec, "Train time (s)": r.train_time,
+                       "Where": f"{r.executor} · {r.node or '–'}", "Run": r.id} for r in runs],
+                     hide_index=True, width="stretch")
+        if st.button("Open these runs in Compare", icon=":material/compare_arrows:",
+                     key=f"cmp-{record_id}"):
+            remember("compare_runs", [r.id for r in runs if r.status != "queued"])
+            st.switch_page("pages/compare.py")
+    if res.active and not st.session_state.get(f"_live_{record_id}"):
+        st.session_state[f"_live_{record_id}"] = True
+    elif not res.active and st.session_state.pop(f"_live_{record_id}", False):
+        st.rerun()  # it just ended: redraw once, without polling
+
+
+def experiment_card(definition) -> None:
+    st.subheader(definition.title)
+    st.markdown(definition.question_en)
+    if definition.question_zh:
+        st.caption(f"The seed asks: {definition.question_zh}  \n"
+                   f"Its Q&A answered: {definition.answer_zh}")
+    record_id = pick_record(definition.name)
+    if definition.measure == "layer-sizes":
+        if record_id is None:
+            record_id = experiments.launch(definition, store())  # nothing to train
+        live(record_id)
+        return
+    launch_form(definition, record_id)
+    if record_id is None:
+        st.info("Not launched yet: press **Launch**. The verdict appears when the runs end.",
+                icon=":material/science:")
+        return
+    active = experiments.result(record_id, store()).active
+    st.fragment(run_every=REFRESH_S if active else None)(live)(record_id)
+
+
+def _launch_sweep() -> None:
+    ss = st.session_state
+    try:
+        fields = experiments.parse_grid([f"{f}={ss.get(f'sw-{f}', '')}" for f in ss.sw_fields])
+        definition = sweep(fields, preset(ss.sw_preset), ss.sw_epochs)
+        _launch(definition, ss.sw_epochs, ss.sw_seeds, ss.sw_cap)
+        ss.sweep_errors = {}
+    except ConfigError as e:
+        ss.sweep_errors = e.problems
+
+
+def sweep_card() -> None:
+    st.subheader("Custom sweep")
+    st.markdown("Every combination of the values you give, over a preset, with seeds.")
+    errors = st.session_state.setdefault("sweep_errors", {})
+    a, b = st.columns(2)  # outside the form: choosing fields adds their value boxes at once
+    a.selectbox("Preset", list(PRESETS), key="sw_preset", help="The base config the grid changes")
+    b.multiselect("Fields to sweep", SWEEPABLE, key="sw_fields", default=["lr"],
+                  format_func=lambda n: SPECS[n].label)
+    with st.form("sweep", border=True, enter_to_submit=False):
+        for field in st.session_state.get("sw_fields", ["lr"]):
+            spec = SPECS[field]
+            hint = ", ".join(map(str, spec.choices)) if spec.choices else \
+                "lists as 6/16" if spec.kind == "ints" else "numbers"
+            st.text_input(f"{spec.label} values", key=f"sw-{field}",
+                          placeholder=f"comma-separated ({hint})", help=spec.help)
+            if field in errors:
+                st.error(errors[field], icon=":material/error:")
+        a, b, c = st.columns(3)
+        a.number_input("Epochs", 1, 1000, 2, key="sw_epochs")
+        b.number_input("Seeds", 1, 20, 3, key="sw_seeds")
+        c.number_input("Max train examples", 1, 60_000, None, key="sw_cap",
+                       placeholder="all 60,000")
+        st.form_submit_button("Launch sweep", type="primary", icon=":material/play_arrow:",
+                              on_click=_launch_sweep)
+    for field in set(errors) - set(st.session_state.get("sw_fields", [])):
+        st.error(f"{field}: {errors[field]}", icon=":material/error:")
+    record_id = pick_record(SWEEP)
+    if record_id:
+        active = experiments.result(record_id, store()).active
+        st.fragment(run_every=REFRESH_S if active else None)(live)(record_id)
+
+
+st.title("Experiments")
+st.caption("The seed's Q&A and the book's exercises, answered by training: each experiment "
+           "trains its variants over several seeds and reports mean ± std, with a verdict the "
+           "numbers support. Runs queue in the background like any other run.")
+if flash := st.session_state.pop("flash", None):
+    st.toast(flash, icon=":material/science:")
+names = [*EXPERIMENTS, SWEEP]
+if "experiment" not in st.session_state:
+    st.session_state.experiment = recall("experiment", names[0])
+name = st.selectbox("Experiment", names, key="experiment",
+                    format_func=lambda n: "Custom sweep" if n == SWEEP else
+                    f"{n} · {EXPERIMENTS[n].title}")
+remember("experiment", name)
+if name == SWEEP:
+    sweep_card()
+else:
+    experiment_card(EXPERIMENTS[name])

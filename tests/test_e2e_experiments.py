@@ -1,0 +1,53 @@
+"""End to end in headless Chromium: an experiment launched from the Experiments page trains
+in the background and its verdict appears."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from lenet_core.store import RunStore
+from tests.e2e_support import CHART, CHROMIUM, CHROMIUM_ARGS, choose, open_app, screenshot, start_app
+from tests.support import poll
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e-exp")
+    server = start_app(tmp / "runs", tmp / "streamlit.log")
+    yield server
+    store = RunStore(server.runs)
+    for run in store.list():
+        if run.active:
+            store.request_stop(run.id)
+    poll(lambda: not any(r.active for r in store.list()), 60, "the test's runs to stop")
+    server.process.terminate()
+    server.process.wait(timeout=30)
+
+
+def test_launch_a_capped_experiment_and_see_its_verdict(app):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(30_000)
+        open_app(page, app.url + "/experiments")
+        expect(page.get_by_role("heading", name="Experiments", level=1)).to_be_visible()
+        choose(page, "Experiment", "qa-activation · Sigmoid or ReLU?")
+        form = page.get_by_test_id("stForm")
+        form.get_by_role("spinbutton", name="Epochs").fill("2")
+        form.get_by_role("spinbutton", name="Seeds").fill("2")
+        form.get_by_role("spinbutton", name="Max train examples").fill("8192")
+        form.get_by_role("button", name="Launch").click()
+        expect(page.get_by_test_id("stProgress").filter(has_text="runs done")).to_be_visible()
+        # The verdict is live while runs train; once the last ends the progress bar goes.
+        expect(page.get_by_test_id("stProgress")).to_have_count(0, timeout=300_000)
+        verdict = page.get_by_test_id("stAlert").filter(has_text="does not learn")
+        expect(verdict).to_contain_text("ReLU, lr 0.9 does not learn")
+        expect(verdict).to_contain_text("ReLU, lr 0.1")
+        expect(page.locator(CHART)).to_have_count(3)  # the bars; the two mean curves (a tab)
+        runs = RunStore(app.runs).list()
+        assert len(runs) == 6 and all(r.status in ("finished", "diverged") for r in runs)
+        screenshot(page, "experiments")
+        browser.close()
