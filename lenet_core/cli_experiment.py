@@ -41,7 +41,10 @@ def add_parser(sub, parser_class) -> None:
                        help="end with one JSON line: experiment, id, verdict, runs, table")
     sh = esub.add_parser("show", help="an experiment's table and verdict")
     sh.add_argument("id")
-    sh.add_argument("--json", action="store_true")
+    out = sh.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--markdown", action="store_true",
+                     help="a Markdown section, as docs/EXPERIMENTS.md holds them")
     st = esub.add_parser("stop", help="stop every run of an experiment")
     st.add_argument("id")
 
@@ -92,6 +95,49 @@ def _print(report: dict, as_json: bool) -> None:
     print(f"verdict: {report['verdict']}")
 
 
+def markdown(report: dict) -> str:
+    """An experiment's report as a Markdown section: question, settings, table, verdict."""
+    definition = EXPERIMENTS.get(report["experiment"])
+    runs = report["runs"]
+    lines = [f"## `{report['experiment']}`: {report.get('title') or report['experiment']}", ""]
+    if definition is not None:
+        lines += [f"> {definition.question_en}", ""]
+        if definition.question_zh:
+            lines += [f"The seed asks: {definition.question_zh} Its Q&A answered: "
+                      f"{definition.answer_zh}", ""]
+    if runs:
+        epochs = sorted({r["config"]["epochs"] for r in runs})
+        seeds = sorted({r["config"]["seed"] for r in runs})
+        threads = sorted({str(r.get("threads")) for r in runs})
+        lines += [f"Experiment `{report['id']}`: {len(runs)} runs (seeds "
+                  f"{', '.join(map(str, seeds))}), {'/'.join(map(str, epochs))} epochs, "
+                  + ("the full training sets unless a variant sets its size"
+                     if report["max_train_examples"] is None else
+                     f"training sets capped at {report['max_train_examples']:,} examples")
+                  + ", on "
+                  f"{', '.join(sorted({r['executor'] for r in runs}))} "
+                  f"({', '.join(sorted({r['node'] or '?' for r in runs}))}, {'/'.join(threads)} "
+                  "threads).", "",
+                  "| variant | seeds | test acc % | train acc % | gap (points) | parameters | "
+                  "examples/s | train time s | did not learn |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for row in report["table"]:
+            lines.append(
+                f"| {row['variant']} | {row['seeds']}/{row['runs']} | "
+                f"{_stat(row, 'test_acc', 100)} | {_stat(row, 'train_acc', 100)} | "
+                f"{_stat(row, 'gap', 100)} | {row['params']:,} | "
+                f"{_stat(row, 'examples_per_sec', 1, 0)} | {_stat(row, 'train_time')} | "
+                f"{row['failed_to_learn'] or ''} |")
+        lines.append("")
+    for layer in report.get("layers", []):
+        if layer is report["layers"][0]:
+            lines += ["| layer | output (C x H x W) | values per example |", "| --- | --- | --- |"]
+        lines.append(f"| {layer['layer']} | {' x '.join(map(str, layer['shape']))} | "
+                     f"{layer['values']:,} |")
+    return "\n".join([*lines, "", f"**Verdict** (computed from the runs): {report['verdict']}",
+                      ""])
+
+
 def run(a: argparse.Namespace) -> int:
     from .cli import UsageError
     store = RunStore()
@@ -111,7 +157,11 @@ def run(a: argparse.Namespace) -> int:
         if a.action == "stop":
             print(f"asked {experiments.stop(a.id, store, _executor(a))} runs to stop")
             return 0
-        _print(experiments.report(a.id, store), a.json)
+        report = experiments.report(a.id, store)
+        if a.markdown:
+            print(markdown(report))
+        else:
+            _print(report, a.json)
         return 0
     for option in ("epochs", "seeds", "max_train_examples"):
         value = getattr(a, option)

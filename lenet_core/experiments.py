@@ -240,8 +240,9 @@ def report(experiment_id: str, store: RunStore) -> dict[str, Any]:
     runs = [{"run_id": r.id, "variant": r.variant, "status": r.status, "config": r.config.to_dict(),
              "test_acc": r.test_acc, "train_acc": r.train_acc, "train_loss": r.train_loss,
              "examples_per_sec": r.examples_per_sec, "train_time": r.train_time,
-             "executor": r.executor, "node": r.node} for r in res.runs]
-    out = {"experiment": res.record.name, "id": res.record.id, "verdict": res.verdict,
+             "executor": r.executor, "node": r.node, "threads": r.threads} for r in res.runs]
+    out = {"experiment": res.record.name, "id": res.record.id, "title": res.record.spec["title"],
+           "max_train_examples": res.record.spec["max_train_examples"], "verdict": res.verdict,
            "runs": runs, "table": table}
     if res.layers:
         out["layers"] = res.layers
