@@ -14,6 +14,7 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from . import verdicts
@@ -182,12 +183,18 @@ def result(experiment_id: str, store: RunStore) -> Result:
     for v in spec["variants"]:
         arm = verdicts.Arm(v["label"], v["changes"], [r for r in runs if r.variant == v["label"]],
                            v.get("series"), v.get("x"))
-        arm.params = sum(row.params for row in summary(run_config(spec, v, 0)))
+        arm.params = parameters(run_config(spec, v, 0))
         arms.append(verdicts.summarize(arm))
     if spec["measure"] == "layer-sizes":
         layers = layer_sizes(TrainConfig.from_dict(spec["base"]))
         return Result(record, arms, layer_sizes_verdict(layers), layers)
     return Result(record, arms, verdict(spec["measure"], arms, spec.get("x_name", "")))
+
+
+@lru_cache(maxsize=256)
+def parameters(config: TrainConfig) -> int:
+    """The network's parameter count (cached: live pages ask every few seconds)."""
+    return sum(row.params for row in summary(config))
 
 
 def verdict(measure: str, arms: Sequence[verdicts.Arm], x_name: str = "") -> str:
