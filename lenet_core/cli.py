@@ -40,7 +40,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         text = spec.help.replace("%", "%%")
         if spec.kind == "bool":
             g.add_argument(flag(name), dest=name, action=argparse.BooleanOptionalAction, help=text)
-        elif spec.kind == "ints":
+        elif spec.is_list:
             g.add_argument(flag(name), dest=name, nargs="*" if spec.length[0] == 0 else "+",
                            metavar="N", help=text)
         else:

@@ -28,12 +28,14 @@ class Spec:
     label: str  # the form's label
     help: str  # one sentence, shared by the CLI's --help and the form's tooltip
     group: str  # the form section it appears in (GROUPS)
-    kind: str  # "choice", "int", "optional-int", "float", "optional-float", "bool" or "ints"
+    kind: str  # "choice", "int", "optional-int", "float", "optional-float", "bool", or the
+    # lists "ints" and "floats"
     choices: tuple = ()  # "choice": the values allowed (strings or whole numbers)
     lo: float = 0  # smallest value (each entry's, for "ints")
     hi: float = 0  # largest value
     lo_open: bool = False  # lo itself is not allowed
-    length: tuple[int, int] = (1, 1)  # "ints": fewest and most entries
+    hi_open: bool = False  # hi itself is not allowed
+    length: tuple[int, int] = (1, 1)  # a list's fewest and most entries
     flag: str | None = None  # the CLI flag, when not --field-name
     wide: bool = False  # takes a whole row of the form
 
@@ -48,21 +50,31 @@ class Spec:
         if self.kind == "optional-float" and v is None:
             return None
         if self.kind in ("float", "optional-float"):
-            ok = _is_number(v) and math.isfinite(v) and (self.lo < v if self.lo_open
-                                                         else self.lo <= v) and v <= self.hi
-            return None if ok else (f"must be a number in {'(' if self.lo_open else '['}"
-                                    f"{_num(self.lo)}, {_num(self.hi)}], got {v!r}")
+            return self._float_problem(v)
         if self.kind == "optional-int" and v is None:
             return None
-        if self.kind == "ints":
+        if self.is_list:
             if not isinstance(v, (tuple, list)):
-                return f"must be a list of whole numbers, got {v!r}"
+                return f"must be a list of {'whole ' * (self.kind == 'ints')}numbers, got {v!r}"
             lo, hi = self.length
             if not lo <= len(v) <= hi:
                 want = str(lo) if lo == hi else f"{lo} to {hi}"
                 return f"needs {want} values, got {len(v)}"
-            return next((p for p in map(self._int_problem, v) if p), None)
+            check = self._int_problem if self.kind == "ints" else self._float_problem
+            return next((p for p in map(check, v) if p), None)
         return self._int_problem(v)
+
+    @property
+    def is_list(self) -> bool:
+        return self.kind in ("ints", "floats")
+
+    def _float_problem(self, v: Any) -> str | None:
+        ok = _is_number(v) and math.isfinite(v) and (self.lo < v if self.lo_open
+                                                     else self.lo <= v) \
+            and (v < self.hi if self.hi_open else v <= self.hi)
+        return None if ok else (f"must be a number in {'(' if self.lo_open else '['}"
+                                f"{_num(self.lo)}, {_num(self.hi)}{')' if self.hi_open else ']'}"
+                                f", got {v!r}")
 
     def _int_problem(self, v: Any) -> str | None:
         if isinstance(v, bool) or not isinstance(v, int) or not self.lo <= v <= self.hi:
@@ -71,10 +83,10 @@ class Spec:
 
     def parse(self, text: str | list[str]) -> Any:
         """A value from typed text (the CLI's words, a form's text box); raises ValueError.
-        "ints" takes a list of words or one text such as "6, 16" (empty: no entries)."""
-        if self.kind == "ints":
+        A list takes a list of words or one text such as "6, 16" (empty: no entries)."""
+        if self.is_list:
             words = text.replace(",", " ").split() if isinstance(text, str) else text
-            return tuple(int(w) for w in words)
+            return tuple((int if self.kind == "ints" else float)(w) for w in words)
         if self.kind in ("int", "optional-int"):
             return int(text)
         if self.kind in ("float", "optional-float"):
@@ -85,7 +97,7 @@ class Spec:
 
     def text(self, v: Any) -> str:
         """The inverse of parse, for a text box: (6, 16) -> "6, 16"."""
-        return ", ".join(str(x) for x in v) if self.kind == "ints" else str(v)
+        return ", ".join(str(x) for x in v) if self.is_list else str(v)
 
 
 def _spec(default: Any, label: str, help: str, group: str, kind: str, **kw: Any) -> Any:
@@ -130,6 +142,10 @@ class TrainConfig:
                            "Optimisation", "choice", choices=("sgd", "momentum", "adam"))
     lr: float = _spec(0.9, "Learning rate", "The peak rate under onecycle", "Optimisation",
                       "float", lo=0, hi=10, lo_open=True)
+    betas: tuple[float, ...] = _spec((0.9, 0.999), "Adam betas", "Adam's decay rates for "
+                                     "the gradient's mean and square (PyTorch: 0.9, 0.999)",
+                                     "Optimisation", "floats", lo=0, hi=1, hi_open=True,
+                                     length=(2, 2))
     schedule: str = _spec("constant", "Schedule", "constant: the book; onecycle: warm up, then "
                           "anneal", "Optimisation", "choice", choices=("constant", "onecycle"))
     epochs: int = _spec(10, "Epochs", "Passes over the training set", "Optimisation", "int",
@@ -153,17 +169,15 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         # Lists arrive from JSON and argparse; store tuples so the config stays hashable.
-        for name in ("conv_channels", "hidden"):
-            if isinstance(getattr(self, name), list):
+        for name, spec in SPECS.items():
+            if spec.is_list and isinstance(getattr(self, name), list):
                 object.__setattr__(self, name, tuple(getattr(self, name)))
         if problems := check(self.__dict__):
             raise ConfigError(problems)
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["conv_channels"] = list(self.conv_channels)
-        d["hidden"] = list(self.hidden)
-        return d
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items()}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

@@ -76,7 +76,7 @@ class TrainResult:
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr)
+        return torch.optim.Adam(params, lr=config.lr, betas=config.betas)
     momentum = 0.9 if config.optimizer == "momentum" else 0.0
     return torch.optim.SGD(params, lr=config.lr, momentum=momentum)
 

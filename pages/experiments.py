@@ -183,7 +183,7 @@ def sweep_card() -> None:
         for field in st.session_state.get("sw_fields", ["lr"]):
             spec = SPECS[field]
             hint = ", ".join(map(str, spec.choices)) if spec.choices else \
-                "lists as 6/16" if spec.kind == "ints" else "numbers"
+                "lists as 6/16" if spec.is_list else "numbers"
             st.text_input(f"{spec.label} values", key=f"sw-{field}",
                           placeholder=f"comma-separated ({hint})", help=spec.help)
             if field in errors:

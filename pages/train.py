@@ -19,7 +19,7 @@ def _fill(values: dict) -> None:
     """Put config values into the form's widgets (a list field is a text box: "6, 16")."""
     for name, v in values.items():
         spec = SPECS[name]
-        st.session_state[f"cfg_{name}"] = spec.text(v) if spec.kind == "ints" else v
+        st.session_state[f"cfg_{name}"] = spec.text(v) if spec.is_list else v
 
 
 def _values() -> dict:
@@ -28,7 +28,7 @@ def _values() -> dict:
     out = {}
     for name, spec in SPECS.items():
         v = st.session_state[f"cfg_{name}"]
-        if spec.kind == "ints":
+        if spec.is_list:
             try:
                 v = spec.parse(v)
             except ValueError:
@@ -82,7 +82,7 @@ def _widget(name: str, spec: Spec) -> None:
     elif spec.kind == "optional-float":
         st.number_input(spec.label, step=0.01, format="%.4f", key=key, help=spec.help,
                         value=None, placeholder="none")
-    elif spec.kind == "ints":
+    elif spec.is_list:
         st.text_input(spec.label, key=key, help=spec.help, placeholder="none")
     else:  # "int", "optional-int" (empty: no cap)
         extra = dict(value=None, placeholder="all 60,000") if spec.kind == "optional-int" else {}

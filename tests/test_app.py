@@ -40,7 +40,7 @@ def test_home_is_the_train_page_with_the_full_form(store):
                                     "Compile", "Data loader"]
     assert labels(at.number_input) == ["Max train examples", "Seed", "Learning rate", "Epochs",
                                        "Batch size", "Stop at test accuracy"]
-    assert labels(at.text_input) == ["Conv channels", "Hidden", "Run name"]
+    assert labels(at.text_input) == ["Conv channels", "Hidden", "Adam betas", "Run name"]
     assert at.text_input(key="cfg_conv_channels").value == "6, 16"
     assert at.selectbox(key="preset").value == next(iter(PRESETS)) == "d2l"  # the seed's recipe
     assert at.number_input(key="cfg_lr").value == 0.9

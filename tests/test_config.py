@@ -31,7 +31,7 @@ def test_d2l_preset_is_the_seed_recipe():
     ("conv_channels", ()), ("conv_channels", (6, 16, 32, 64)), ("conv_channels", (0, 16)),
     ("conv_channels", 6), ("conv_channels", (6, 16, 32)),  # 3 stages of 5x5 do not fit 28x28
     ("kernel_size", 4), ("hidden", (120, 84, 64, 32)), ("stop_at", 1.5), ("compile", "yes"),
-    ("data_loader", "pandas"),
+    ("data_loader", "pandas"), ("betas", (0.9,)), ("betas", (0.9, 1.0)), ("betas", (-0.1, 0.9)),
     ("hidden", (120, -1)), ("hidden", (120, None)), ("device", "tpu"),
     ("max_train_examples", 0), ("normalize", "yes"), ("seed", -1), ("arch", "resnet"),
 ])
@@ -79,8 +79,9 @@ def _another_value(name, spec) -> list[str]:
     default = getattr(D2L, name)
     if spec.kind == "choice":
         return [str(next(c for c in spec.choices if c != default and c not in ("cuda", "mps")))]
-    if spec.kind == "ints":
-        return [str(int(spec.lo) + 1)]
+    if spec.is_list:
+        one = str(int(spec.lo) + 1) if spec.kind == "ints" else "0.5"
+        return [one] * max(1, spec.length[0])
     if spec.kind in ("float", "optional-float"):
         return ["0.5"]
     return [] if spec.kind == "bool" else ["123"]
