@@ -27,3 +27,24 @@ def mnist():
 def fashion():
     from lenet_core import data
     return data.load("fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test (tests/e2e_support.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh tab (its own context: cookies, session) at a desktop size."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
