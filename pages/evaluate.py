@@ -58,13 +58,14 @@ errors = int(len(ev.labels) - ev.confusion.trace())
 worst = int(ev.per_class_acc.argmin())
 tiles = st.columns(4)
 tiles[0].metric("Test accuracy", f"{ev.test_acc:.2%}", border=True)
-tiles[1].metric("Errors", f"{errors:,} of {len(ev.labels):,}", border=True)
+tiles[1].metric("Errors", f"{errors:,}", border=True, delta=f"of {len(ev.labels):,} test images",
+                delta_color="off", delta_arrow="off")
 tiles[2].metric("Weakest class", names[worst], border=True,
                 delta=f"{ev.per_class_acc[worst]:.1%} right", delta_color="off", delta_arrow="off")
-top = ev.top_confusions(1)
-tiles[3].metric("Most confused", f"{names[top[0].true]} → {names[top[0].predicted]}" if top
-                else "none", border=True, delta=f"{top[0].count} images" if top else None,
-                delta_color="off", delta_arrow="off")
+if top := ev.top_confusions(1):
+    tiles[3].metric("Most confused", names[top[0].true], border=True,
+                    delta=f"taken for {names[top[0].predicted]}: {top[0].count} images",
+                    delta_color="off", delta_arrow="off")
 
 matrix_col, side_col = st.columns([1.15, 1], gap="large")
 with matrix_col:
@@ -105,7 +106,7 @@ else:
         pages = math.ceil(len(found) / PER_PAGE)
         page = 1
         if pages > 1:
-            page = st.number_input(f"Page (of {pages})", 1, pages, step=1,
+            page = st.number_input(f"Page (of {pages})", 1, pages, step=1, width=200,
                                    value=min(recall("evaluate_gallery_page", 1), pages))
             remember("evaluate_gallery_page", page)
         shown = found[(page - 1) * PER_PAGE:page * PER_PAGE]
@@ -113,8 +114,9 @@ else:
             for i in shown:
                 with st.container(border=True, width=TILE_PX + 34, key=f"tile-{i}"):
                     st.image(figures.upscale(ds.test_x[i], 4), width=TILE_PX)
-                    st.caption(f"#{i}  \ntrue {names[int(ev.labels[i])]}  \npredicted "
-                               f"{names[int(ev.predicted[i])]} · {ev.confidence[i]:.0%}")
+                    st.caption(f"#{i} · {ev.confidence[i]:.0%} sure  \ntrue "
+                               f"{names[int(ev.labels[i])]}  \npredicted "
+                               f"{names[int(ev.predicted[i])]}")
                     if st.button("Inspect", key=f"inspect-{i}", icon=":material/layers:",
                                  width="stretch"):
                         choose_model("inspect", ref)

@@ -43,7 +43,8 @@ def tiles_shown(page: Page, true: str, predicted: str, count: int) -> list[int]:
     tiles = page.locator(TILES)
     expect(tiles).to_have_count(count)
     texts = tiles.all_inner_texts()
-    assert all(f"true {true}\n" in t and f"predicted {predicted} ·" in t for t in texts), texts
+    pair = re.compile(rf"\btrue {re.escape(true)}\s+predicted {re.escape(predicted)}\s")
+    assert all(pair.search(t) for t in texts), texts
     return [int(re.search(r"#(\d+)", t).group(1)) for t in texts]
 
 
