@@ -29,6 +29,11 @@ def _delete(run_ids: list[str]) -> None:
 def _confusion_matrices(chosen: list) -> None:
     """The chosen runs' confusion matrices side by side, and the difference of two of them."""
     st.subheader("Confusion matrices")
+    # Opt-in: the first look at a run evaluates it on the whole test set (cached afterwards).
+    if not st.toggle("Show the confusion matrices", key="compare_confusion",
+                     help="Each chosen run is evaluated on its 10,000 test images once (a second "
+                          "or two per run on a CPU); after that it is read from the cache."):
+        return
     s = store()
     with_model = [r for r in chosen if s.checkpoint_path(r.id).is_file()]
     if missing := len(chosen) - len(with_model):

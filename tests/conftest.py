@@ -29,9 +29,10 @@ def fashion():
     return data.load("fashion-mnist")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for every browser test (tests/e2e_support.py)."""
+    """A headless Chromium for a module's browser tests (tests/e2e_support.py); per module, so
+    that a test driving Playwright itself finds no other Playwright running."""
     from playwright.sync_api import sync_playwright
 
     from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS

@@ -258,8 +258,7 @@ def test_compare_overlays_diffs_sorts_and_deletes(store):
                 acc=0.90)
     at = open_page("compare")
     assert set(at.multiselect[0].value) == {a, b}
-    # one per metric, one per run's panel, one confusion matrix per run and their difference
-    assert len(at.get("plotly_chart")) == 3 + 2 + 2 + 1
+    assert len(at.get("plotly_chart")) == 3 + 2  # one per metric, one per run's panel
     diff = at.dataframe[0].value  # a Styler: the highlighted rows differ
     differs = set(diff.loc[diff["Differs"], "Hyperparameter"])
     assert differs == {"optimizer", "lr"}

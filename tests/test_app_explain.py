@@ -43,12 +43,15 @@ def test_compare_shows_confusion_matrices_and_their_difference(store):
     add_run(store, MODERN.replace(epochs=1), "one")
     add_run(store, MODERN.replace(epochs=1, seed=1), "two")
     at = open_page("compare")
+    assert not [c for c in at.get("plotly_chart") if c.key.startswith("confusion")]  # opt-in
+    at.toggle(key="compare_confusion").set_value(True).run()
     assert not at.exception, at.exception
     keys = [c.key for c in at.get("plotly_chart")]
     assert sum(k.startswith("confusion-2") for k in keys) == 2  # one per run (ids are dates)
     assert "confusion-diff" in keys
     clothes = add_run(store, PRESETS["d2l"].replace(epochs=1), "clothes")
     at = open_page("compare")  # the two newest: clothes and two
+    at.toggle(key="compare_confusion").set_value(True).run()
     at.selectbox(key="confusion_b").select(clothes).run()
     at.selectbox(key="confusion_a").select(next(i for i in at.multiselect[0].value
                                                  if i != clothes)).run()

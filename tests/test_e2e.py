@@ -119,7 +119,7 @@ def test_a_run_stays_live_across_pages_and_tabs_then_stops(app, page, browser):
     again = poll(lambda: chart_points(tab), 30, "the curves in a new tab")
     poll(lambda: chart_points(tab) > again, RUN_TIMEOUT, "the curves to be live in a new tab")
 
-    tab.get_by_role("button", name="Stop").click()
+    tab.get_by_role("button", name="Stop", exact=True).click()  # not "Help for Stop at…"
     expect(status_badge(tab, "stopped")).to_be_visible(timeout=30_000)
     expect(tab.get_by_role("button", name="Checkpoint (.pt)")).to_be_visible()
     store = RunStore(app.runs)
@@ -178,13 +178,12 @@ def test_compare_two_runs(app, page):
     expect(page.get_by_role("heading", name="Compare", level=1)).to_be_visible()
     for name in names:  # the two newest runs are picked by default
         expect(page.get_by_test_id("stMultiSelect").first).to_contain_text(name)
-    # one chart per metric, one per panel, a confusion matrix per run and their difference
-    expect(page.locator(CHART)).to_have_count(3 + 2 + 2 + 1)
+    expect(page.locator(CHART)).to_have_count(3 + 2)  # one chart per metric + one per panel
     for chart in range(3):
         assert sorted(n.split(" #")[0] for n in chart_trace_names(page, chart)) == list(names)
     expect(page.get_by_text("Hyperparameters", exact=True)).to_be_visible()
     expect(page.get_by_text("Final metrics", exact=True)).to_be_visible()
-    expect(page.get_by_text("Confusion matrices", exact=True)).to_be_visible()
+    expect(page.get_by_text("Show the confusion matrices")).to_be_visible()  # opt-in
     screenshot(page, "compare")
 
 
