@@ -231,7 +231,8 @@ def saliency_view(model: checkpoint.LoadedModel, image, page: str, width: int = 
 
 SALIENCY_HELP = {
     "gradcam": "Grad-CAM: where the last convolution's channels that raise the answer's score "
-               "respond (coarse: that layer is 10×10 in LeNet). Yellow: most.",
+               "respond (coarse: that layer is smaller than the input, 10×10 in the book's "
+               "LeNet). Yellow: most.",
     "smoothgrad": "SmoothGrad: the gradient of the answer's score with respect to each pixel, "
                   "averaged over 50 noisy copies of the input. Yellow: the pixels whose change "
                   "would move the score most.",
