@@ -86,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_experiment.add_parser(sub, _Parser)
 
+    e = sub.add_parser("evaluate", help="test-set accuracy per class, the confusion matrix and "
+                       "the most confused pairs")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--run", metavar="ID", help="a run's checkpoint ('default': the shipped model)")
+    src.add_argument("--checkpoint", metavar="PATH", help="a checkpoint file")
+    e.add_argument("--json", action="store_true",
+                   help="end with one JSON line: test_acc, per_class_acc, confusion (rows: true "
+                        "class, columns: predicted), top_confusions")
+
     b = sub.add_parser("bench", help="measure speed: engine vs the seed's loop, and more")
     b.add_argument("--json", action="store_true")
     b.add_argument("--quick", action="store_true", help="fewer examples: a fast smoke run")
@@ -212,36 +221,58 @@ def _cmd_data(a) -> int:
     return 0
 
 
-def _read_image(path: str):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+def _load_model(a):
+    """The model named by --run or --checkpoint; a usage error (exit 2) when there is none."""
+    from . import checkpoint
+    from .store import NoSuchRun, RunStore
     try:
-        gray = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-        raise UsageError(f"cannot read image {path}: {e}") from e
-    return 1 - gray if gray.mean() > 0.5 else gray  # dark ink on light paper -> MNIST's light on dark
+        return (checkpoint.load_ref(a.run, RunStore()) if a.run
+                else checkpoint.load(a.checkpoint))
+    except (NoSuchRun, checkpoint.CheckpointError) as e:
+        raise UsageError(str(e)) from e
 
 
 def _cmd_predict(a) -> int:
-    import numpy as np
-
-    from . import checkpoint
-    from .inference import predict_proba, preprocess_canvas
-    from .store import NoSuchRun, RunStore
-    try:
-        model = (checkpoint.load_ref(a.run, RunStore()) if a.run
-                 else checkpoint.load(a.checkpoint))
-    except (NoSuchRun, checkpoint.CheckpointError) as e:
-        raise UsageError(str(e)) from e
+    from . import images
+    from .inference import predict_proba
+    model = _load_model(a)
     for path in a.images:
-        gray = _read_image(path)
-        image = gray if gray.shape == (28, 28) else preprocess_canvas((gray * 255).astype(np.uint8))
-        if image is None:
+        try:
+            image = images.read_file(path, model.config.dataset)
+        except images.BlankImage:
             print(f"{path}: nothing drawn")
             continue
+        except images.ImageError as e:
+            raise UsageError(str(e)) from e
         probs = predict_proba(model, image)[0]
         k = int(probs.argmax())
         print(f"{path}: {model.class_names[k]} ({probs[k]:.3f})")
+    return 0
+
+
+def _cmd_evaluate(a) -> int:
+    from . import checkpoint, evaluate
+    from .store import RunStore
+    model = _load_model(a)  # refuses a bad reference or file before the dataset loads
+    if a.run:
+        ev = evaluate.for_ref(a.run, RunStore())
+    else:
+        try:
+            ev = evaluate.load_or_evaluate(a.checkpoint, None)
+        except checkpoint.CheckpointError as e:
+            raise UsageError(str(e)) from e
+    names = ev.class_names
+    print(f"{model.label}: test accuracy {ev.test_acc:.2%} on {len(ev.labels):,} "
+          f"{ev.dataset} test images")
+    width = max(map(len, names))
+    for k, acc in enumerate(ev.per_class_acc):
+        print(f"  {names[k]:<{width}}  {acc:7.2%}  ({ev.confusion[k, k]:,} of "
+              f"{ev.confusion[k].sum():,})")
+    print("most confused (true -> predicted: images):")
+    for c in ev.top_confusions():
+        print(f"  {names[c.true]} -> {names[c.predicted]}: {c.count}")
+    if a.json:
+        print(json.dumps(ev.summary()))
     return 0
 
 
@@ -251,7 +282,8 @@ def _cmd_bench(a) -> int:
 
 
 COMMANDS = {"summary": _cmd_summary, "train": _cmd_train, "runs": _cmd_runs, "data": _cmd_data,
-            "predict": _cmd_predict, "bench": _cmd_bench, "experiment": cli_experiment.run}
+            "predict": _cmd_predict, "evaluate": _cmd_evaluate, "bench": _cmd_bench,
+            "experiment": cli_experiment.run}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,23 +117,37 @@ def upscale(image: np.ndarray | torch.Tensor, factor: int = 8) -> np.ndarray:
     return (np.kron(np.clip(a, 0, 1), np.ones((factor, factor))) * 255).astype(np.uint8)
 
 
-def tile(maps: np.ndarray, ncols: int, *, symmetric: bool = False,
+def saliency_overlay(image: np.ndarray | torch.Tensor, saliency: np.ndarray,
+                     factor: int = 8) -> np.ndarray:
+    """A saliency map in [0, 1] over its gray input: (28 * factor, 28 * factor, 3) uint8, the
+    input dimmed and the map in a black-red-yellow-white heat scale on top."""
+    gray = torch.as_tensor(image).float().numpy()
+    gray = np.clip(gray / 255 if gray.max() > 1 else gray, 0, 1)
+    s = np.clip(np.asarray(saliency, np.float64), 0, 1)
+    heat = np.stack([np.clip(3 * s, 0, 1), np.clip(3 * s - 1, 0, 1), np.clip(3 * s - 2, 0, 1)], -1)
+    alpha = (0.85 * s)[..., None]
+    rgb = (1 - alpha) * 0.6 * gray[..., None] + alpha * heat
+    return (np.kron(rgb, np.ones((factor, factor, 1))) * 255).round().astype(np.uint8)
+
+
+def tile(maps: np.ndarray, ncols: int, *, symmetric: bool = False, rescale: bool = True,
          gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """(C, H, W) maps -> one 2-D grid, each map scaled on its own, NaN between maps (drawn as
     background), plus the map index of every cell (for hover).
 
     symmetric scales each map to [-1, 1] by its largest |value| (weights: the sign matters);
-    otherwise each map spans [0, 1] (activations: where it fires matters)."""
+    otherwise each map spans [0, 1] (activations: where it fires matters); rescale=False keeps
+    the values as they are (maps the caller has put on a common scale)."""
     c, h, w = maps.shape
     nrows = math.ceil(c / ncols)
     grid = np.full((nrows * (h + gap) - gap, ncols * (w + gap) - gap), np.nan)
     index = np.full(grid.shape, -1)
     for k in range(c):
         m = maps[k].astype(np.float64)
-        if symmetric:
+        if rescale and symmetric:
             peak = np.abs(m).max()
             m = m / peak if peak > 0 else m
-        else:
+        elif rescale:
             lo, hi = m.min(), m.max()
             m = (m - lo) / (hi - lo) if hi > lo else np.zeros_like(m)
         r, q = divmod(k, ncols)
@@ -169,6 +183,30 @@ def feature_map_figure(act: Activation, width: int = 330) -> go.Figure:
     return _grid_figure(grid, index, title=title, colorscale="Viridis", zmin=0, zmax=1,
                         hover="channel %{customdata}<extra></extra>",
                         height=grid_height(grid, width))
+
+
+def activation_pair_figures(a: Activation, b: Activation, labels: tuple[str, str],
+                            width: int = 330) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """One layer's (C, H, W) output for two inputs, each channel on one scale shared by both
+    (so brighter means stronger in either), and their difference A - B on that scale."""
+    ma, mb = a.output.float().numpy(), b.output.float().numpy()
+    lo = np.minimum(ma.min((1, 2)), mb.min((1, 2)))[:, None, None]
+    span = np.maximum(ma.max((1, 2)), mb.max((1, 2)))[:, None, None] - lo
+    span = np.where(span > 0, span, 1)
+    ncols = math.ceil(math.sqrt(ma.shape[0]))
+    shape = "×".join(map(str, ma.shape))
+    figs = []
+    for title, maps, scale, lo_hi in (
+            (f"<b>{a.layer}</b> · {labels[0]}", (ma - lo) / span, "Viridis", (0, 1)),
+            (f"<b>{a.layer}</b> · {labels[1]}", (mb - lo) / span, "Viridis", (0, 1)),
+            (f"<b>{a.layer}</b> · difference {labels[0]} − {labels[1]}", (ma - mb) / span,
+             "RdBu_r", (-1, 1))):
+        grid, index = tile(maps, ncols, rescale=False)
+        figs.append(_grid_figure(grid, index, title=f"{title} · {shape}", colorscale=scale,
+                                 zmin=lo_hi[0], zmax=lo_hi[1],
+                                 hover="channel %{customdata}: %{z:.2f}<extra></extra>",
+                                 height=grid_height(grid, width)))
+    return figs[0], figs[1], figs[2]
 
 
 def kernel_figure(name: str, weight: torch.Tensor, width: int = 800) -> go.Figure:

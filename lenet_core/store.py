@@ -210,6 +210,7 @@ class RunStore:
             raise RuntimeError(f"run {run_id} is {run.status}; stop it before deleting it")
         self._write("DELETE FROM runs WHERE id=?", (run_id,))
         self.checkpoint_path(run_id).unlink(missing_ok=True)
+        self.evaluation_path(run_id).unlink(missing_ok=True)
         (self.root / f"{run_id}.log").unlink(missing_ok=True)
 
     # --- reading ------------------------------------------------------------------------
@@ -296,6 +297,10 @@ class RunStore:
 
     def checkpoint_path(self, run_id: str) -> Path:
         return self.root / f"{run_id}.pt"
+
+    def evaluation_path(self, ref: str) -> Path:
+        """lenet_core.evaluate's cache for a run id (or checkpoint.DEFAULT_MODEL)."""
+        return self.root / f"{ref}.eval.json"
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ Not a page itself (app.py lists the pages explicitly). Computations live in lene
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
-from lenet_core import checkpoint, data, device, fmt, tables
+from lenet_core import checkpoint, data, device, figures, fmt, images, saliency, tables
 from lenet_core.store import Run, RunStore
 
 # st.badge colours of the run statuses.
@@ -45,6 +46,8 @@ def navigation():
         st.Page(lambda: st.switch_page(train), title="LeNet Lab", url_path="home",
                 default=True, visibility="hidden"),
         train,
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:",
+                url_path="evaluate"),
         st.Page("pages/inspect.py", title="Inspect", icon=":material/layers:",
                 url_path="inspect"),
         st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
@@ -99,28 +102,143 @@ def load_model(ref: str) -> checkpoint.LoadedModel:
     return _checkpoint(str(path), path.stat().st_mtime, label)
 
 
-def pick_model(page: str, *, dataset: str | None = None,
-               statuses: tuple[str, ...] = ("finished", "stopped"),
-               help: str | None = None) -> checkpoint.LoadedModel:
-    """The "Model" picker at the top of a page, remembered per page; stops the page with a
-    message when there is no model at all."""
+def current_model(choices: dict[str, str], dataset: str | None = None) -> str:
+    """"The current model": the newest finished run among `choices` (of `dataset` when given),
+    else the shipped model, else the first choice."""
+    finished = [r for r in store().list("finished")
+                if r.id in choices and dataset in (None, r.config.dataset)]
+    if finished:
+        return max(finished, key=lambda r: (r.finished_at or 0, r.created_at)).id
+    return checkpoint.DEFAULT_MODEL if checkpoint.DEFAULT_MODEL in choices else next(iter(choices))
+
+
+def choose_model(page: str, ref: str) -> None:
+    """Open `page` on this model, as if the user had picked it there."""
+    remember(f"{page}_model", (ref, True))
+
+
+def pick_ref(page: str, *, dataset: str | None = None,
+             statuses: tuple[str, ...] = ("finished", "stopped"), prefer: str | None = None,
+             help: str | None = None) -> str:
+    """The "Model" picker at the top of a page; returns the model reference. It opens on the
+    current model (current_model, of the `prefer` dataset) and keeps a model the user picked
+    by hand across page switches; stops the page with a message when there is no model."""
     choices = model_choices(dataset=dataset, statuses=statuses)
     if not choices:
         st.warning("No model to use yet. The shipped default model is missing "
                    f"(`{checkpoint.DEFAULT_MODEL_PATH.name}`: run `make default-model`), and no "
                    "run has finished. Train one on the **Train** page.", icon=":material/warning:")
         st.stop()
-    kept = recall(f"{page}_model")
-    ref = st.selectbox("Model", list(choices), format_func=choices.get, help=help,
-                       index=list(choices).index(kept) if kept in choices else 0)
-    remember(f"{page}_model", ref)
-    return load_model(ref)
+    auto = current_model(choices, prefer)
+    kept, by_hand = recall(f"{page}_model", (None, False))
+    ref = kept if by_hand and kept in choices else auto
+    ref = st.selectbox("Model", list(choices), format_func=choices.get, index=list(choices).index(ref),
+                       help=help or "Opens on the newest finished run, else the shipped model.")
+    remember(f"{page}_model", (ref, ref != auto))
+    return ref
+
+
+def pick_model(page: str, **kw) -> checkpoint.LoadedModel:
+    """pick_ref's model, loaded."""
+    return load_model(pick_ref(page, **kw))
+
+
+# streamlit-drawable-canvas 0.13 keeps its floating toolbar, invisible, over the top ~35 px of the
+# canvas's right two-thirds until the pointer hovers the canvas: a stroke that starts there is
+# lost. The toolbar lives in the canvas's shadow root, out of reach of page CSS, so this
+# invisible component puts a style into that root: the toolbar sits just above the canvas,
+# always visible, with only Undo and Redo (the page has its own Clear).
+_CANVAS_TOOLBAR_CSS = """
+.dc-toolbar { top: auto !important; bottom: 100% !important; padding: 0 0 2px 0 !important;
+              opacity: 1 !important; transition: none !important; }
+.dc-toolbar-card > .dc-icon-button:not([aria-label="Undo"]):not([aria-label="Redo"]),
+.dc-toolbar-separator, .dc-toolbar-contextual { display: none !important; }
+"""
+_CANVAS_TOOLBAR_JS = """
+export default function({ data }) {
+    const put = () => {
+        for (const host of document.querySelectorAll('[data-testid="stBidiComponentIsolated"]')) {
+            const root = host.shadowRoot;
+            // Into every isolated component's root, at once: the rules name only the canvas's
+            // own classes, and waiting for its toolbar to appear would leave a gap to press in.
+            if (root && !root.querySelector('style[data-lenet]')) {
+                const style = document.createElement('style');
+                style.dataset.lenet = 'toolbar';
+                style.textContent = data;
+                root.appendChild(style);
+            }
+        }
+    };
+    put();
+    // A new canvas (Clear gives it a new key) mounts later; its shadow root fills in later still.
+    const observer = new MutationObserver(put);
+    observer.observe(document.body, { childList: true, subtree: true });
+    const timer = setInterval(put, 200);
+    return () => { observer.disconnect(); clearInterval(timer); };
+}
+"""
+_canvas_toolbar = st.components.v2.component("lenet_lab.canvas_toolbar", js=_CANVAS_TOOLBAR_JS,
+                                             isolate_styles=False)
+
+
+def canvas_toolbar_above() -> None:
+    """Keep the drawing canvas's toolbar out of its drawing area (see _CANVAS_TOOLBAR_CSS)."""
+    _canvas_toolbar(data=_CANVAS_TOOLBAR_CSS, key="canvas_toolbar", height=0)
 
 
 def prediction_tile(name: str, confidence: float) -> None:
     """The model's answer as a bordered metric: the class and how sure it is."""
     st.metric("Prediction", name, border=True, delta=f"{confidence:.1%} confident",
               delta_color="off", delta_arrow="off")
+
+
+def upload_input(model: checkpoint.LoadedModel, page: str) -> np.ndarray | None:
+    """A PNG or JPEG upload, made into what `model` reads; None (with a message beside the
+    field when the file is unusable) until there is one."""
+    how = ("crop, fit 20×20, centre by mass, as MNIST was made" if model.config.dataset == "mnist"
+           else "fitted to 28×28 in gray, as Fashion-MNIST was made")
+    file = st.file_uploader("A PNG or JPEG image", type=list(images.EXTENSIONS), key=f"{page}_upload",
+                            help=f"Dark on light is inverted to light on dark; then {how}. At most "
+                                 f"{images.MAX_BYTES // 2**20} MB and {images.MAX_PIXELS:,} pixels.")
+    if file is None:
+        return None
+    try:
+        # The file's name is the user's text: messages name "the file", never it.
+        return images.read(file.getvalue(), model.config.dataset)
+    except images.ImageError as e:
+        st.error(str(e), icon=":material/broken_image:")
+        return None
+
+
+def saliency_view(model: checkpoint.LoadedModel, image, page: str, width: int = 168) -> None:
+    """The saliency map over the input, with its method."""
+    methods = {k: v for k, v in saliency.METHODS.items()
+               if k != "gradcam" or saliency.last_conv_stage(model.net) is not None}
+    kept = recall(f"{page}_saliency")
+    method = st.segmented_control("Saliency method", list(methods), format_func=methods.get,
+                                  default=kept if kept in methods else next(iter(methods)),
+                                  required=True, key=f"{page}_saliency_method")
+    remember(f"{page}_saliency", method)
+    smap = saliency.saliency(model, image, method)
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.image(figures.saliency_overlay(image, smap, factor=6), width=width)
+    text = row.container(width=320)
+    text.caption(SALIENCY_HELP[method])
+    if not smap.any():
+        text.warning("Empty: no region of this input raises the score of the answer here. "
+                     "Try another method.", icon=":material/info:")
+
+
+SALIENCY_HELP = {
+    "gradcam": "Grad-CAM: where the last convolution's channels that raise the answer's score "
+               "respond (coarse: that layer is smaller than the input, 10×10 in the book's "
+               "LeNet). Yellow: most.",
+    "smoothgrad": "SmoothGrad: the gradient of the answer's score with respect to each pixel, "
+                  "averaged over 50 noisy copies of the input. Yellow: the pixels whose change "
+                  "would move the score most.",
+    "gradient": "Gradient: how much the answer's score changes with each pixel. Noisy by "
+                "nature: it marks where ink would change the answer, not only where ink is.",
+}
 
 
 def table_height(rows: int) -> int:

@@ -3,8 +3,16 @@
 import pandas as pd
 import streamlit as st
 
-from lenet_core import figures, fmt, outcome, tables
-from pages.common import recall, remember, status_badge, store, table_height, through_router
+from lenet_core import evaluate, figures, figures_eval, fmt, outcome, tables
+from pages.common import (
+    recall,
+    remember,
+    status_badge,
+    store,
+    table_height,
+    test_set,
+    through_router,
+)
 
 through_router()
 
@@ -16,6 +24,51 @@ def _delete(run_ids: list[str]) -> None:
     for run_id in run_ids:
         s.delete(run_id)
     st.session_state.flash = f"Deleted {len(run_ids)} run{'s' * (len(run_ids) != 1)}."
+
+
+def _confusion_matrices(chosen: list) -> None:
+    """The chosen runs' confusion matrices side by side, and the difference of two of them."""
+    st.subheader("Confusion matrices")
+    # Opt-in: the first look at a run evaluates it on the whole test set (cached afterwards).
+    if not st.toggle("Show the confusion matrices", key="compare_confusion",
+                     help="Each chosen run is evaluated on its 10,000 test images once (a second "
+                          "or two per run on a CPU); after that it is read from the cache."):
+        return
+    s = store()
+    with_model = [r for r in chosen if s.checkpoint_path(r.id).is_file()]
+    if missing := len(chosen) - len(with_model):
+        st.caption(f"{missing} of the chosen runs {'has' if missing == 1 else 'have'} no "
+                   "checkpoint (failed or stopped before the first epoch ended) and no matrix.")
+    if not with_model:
+        return
+    with st.spinner("Evaluating on the test set (once per checkpoint)…"):
+        evals = {r.id: evaluate.for_ref(r.id, s, test_set(r.config.dataset)) for r in with_model}
+    labels = {r.id: fmt.short_label(r) for r in with_model}
+    for start in range(0, len(with_model), PANELS_PER_ROW):
+        for col, run in zip(st.columns(PANELS_PER_ROW), with_model[start:start + PANELS_PER_ROW],
+                            strict=False):
+            ev = evals[run.id]
+            col.text(f"{labels[run.id]} · {ev.test_acc:.2%} test accuracy")  # a name is data
+            col.plotly_chart(figures_eval.confusion_figure(ev, size=380, clickable=False),
+                             key=f"confusion-{run.id}", config={"displayModeBar": False})
+    if len(with_model) < 2:
+        return
+    st.markdown("**Difference**")
+    a_col, b_col, _ = st.columns([2, 2, 3])
+    ids = list(evals)
+    a = a_col.selectbox("A", ids, format_func=labels.get, key="confusion_a")
+    b = b_col.selectbox("B", ids, index=1, format_func=labels.get, key="confusion_b")
+    if evals[a].dataset != evals[b].dataset:
+        st.info("These two runs were trained on different datasets: their classes do not match.",
+                icon=":material/info:")
+    elif a == b:
+        st.info("Pick two different runs.", icon=":material/info:")
+    else:
+        st.plotly_chart(figures_eval.confusion_difference_figure(
+            evals[a], evals[b], ("A", "B"), size=480), key="confusion-diff",
+            config={"displayModeBar": False})
+        st.caption("Each cell: B's count minus A's. Green where B does better (more right on the "
+                   "diagonal, fewer mistakes elsewhere), red where it does worse.")
 
 
 st.title("Compare")
@@ -109,6 +162,8 @@ else:
         "Examples/s": st.column_config.NumberColumn(format="localized"),
         "Train time (s)": st.column_config.NumberColumn(format="%.1f"),
     })
+
+    _confusion_matrices(chosen)
 
 with st.expander("Delete runs", icon=":material/delete:"):
     deletable = {r.id: r for r in every if not r.active}

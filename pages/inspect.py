@@ -1,31 +1,56 @@
-"""Inspect: a model's layers, and what each conv, activation and pooling layer makes of one input."""
+"""Inspect: a model's layers, and what each conv, activation and pooling layer makes of one input
+(a test image, a drawing, an upload or something unlike the training data), what it looked at,
+and two inputs side by side."""
 
 import streamlit as st
 
-from lenet_core import figures, inference, tables
+from lenet_core import figures, images, inference, tables
 from pages.common import (
     pick_model,
     prediction_tile,
     recall,
     remember,
+    saliency_view,
     table_height,
     test_set,
     through_router,
+    upload_input,
 )
 
 through_router()
 
-SOURCES = ("By index", "By class", "Last drawing")
+SOURCES = ("By index", "By class", "Last drawing", "Upload", "Unusual")
+# The book's exercise: "a sweater and a coat" (Fashion-MNIST's Pullover and Coat); for digits,
+# a pair that LeNet mixes up.
+PAIRS = {"fashion-mnist": (2, 4), "mnist": (4, 9)}
 
 st.title("Inspect")
 st.caption("Look inside a model: its layer table (the seed's model check, layer by layer), "
-           "then one test image's or drawing's journey through every convolution, activation "
-           "and pooling layer.")
+           "then one input's journey through every convolution, activation and pooling layer, "
+           "what it looked at, and two inputs side by side.")
 
 model = pick_model("inspect")
 config = model.config
+names = model.class_names
 
-table_col, input_col = st.columns([3, 2], gap="large")
+
+def _test_image_index(ds, label: str = "Test image index") -> int:
+    index = st.number_input(label, 0, len(ds.test_y) - 1, value=recall("inspect_index", 0), step=1)
+    return remember("inspect_index", int(index))
+
+
+def _by_class(ds, column, key: str, default: int = 0, label: str = "Class") -> tuple[int, int]:
+    """A class picker and which of its test images: (test index, class)."""
+    a, b = column.columns(2)
+    label = a.selectbox(label, range(len(names)), format_func=lambda k: names[k], index=default,
+                        key=f"{key}_class")
+    of_class = (ds.test_y == label).nonzero().flatten()
+    nth = b.number_input(f"Which one (of {len(of_class)})", 0, len(of_class) - 1, 0, step=1,
+                         key=f"{key}_nth")
+    return int(of_class[nth]), label
+
+
+table_col, input_col = st.columns(2, gap="large")
 with table_col:
     st.subheader("Layers")
     rows = tables.layer_table(config)
@@ -41,25 +66,33 @@ with input_col:
                                   required=True, label_visibility="collapsed")
     remember("inspect_source", source)
     image, truth = None, None
-    if source == SOURCES[0]:
-        index = st.number_input("Test image index", 0, len(ds.test_y) - 1,
-                                value=recall("inspect_index", 0), step=1)
-        remember("inspect_index", index)
+    if source == "By index":
+        index = _test_image_index(ds)
         image, truth = ds.test_x[index], int(ds.test_y[index])
-    elif source == SOURCES[1]:
-        a, b = st.columns(2)
-        label = a.selectbox("Class", range(len(model.class_names)),
-                            format_func=lambda k: model.class_names[k])
-        of_class = (ds.test_y == label).nonzero().flatten()
-        nth = b.number_input(f"Which one (of {len(of_class)})", 0, len(of_class) - 1, 0, step=1)
-        index = int(of_class[nth])
-        image, truth = ds.test_x[index], label
+    elif source == "By class":
+        index, truth = _by_class(ds, st, "inspect")
+        image = ds.test_x[index]
         st.caption(f"Test image #{index}")
-    elif "last_drawn_digit" in st.session_state:
-        image = st.session_state.last_drawn_digit
+    elif source == "Last drawing":
+        image = st.session_state.get("last_drawn_digit")
+        if image is None:
+            st.info("Nothing drawn yet: draw on the **Draw** page first.", icon=":material/draw:")
+    elif source == "Upload":
+        image = upload_input(model, "inspect")
     else:
-        st.info("Nothing drawn yet: draw a digit on the **Draw** page first.",
-                icon=":material/draw:")
+        kind = st.selectbox("Kind", list(images.ODD_INPUTS), format_func=images.ODD_INPUTS.get,
+                            key="inspect_odd")
+        if kind == "inverted":
+            image = images.odd_input(kind, image=ds.test_x[_test_image_index(ds)])
+        elif kind == "other":
+            other = images.other_dataset(config.dataset)
+            image = images.odd_input(kind, image=test_set(other).test_x[_test_image_index(
+                test_set(other), f"{other} test image index")])
+        else:
+            image = images.odd_input(kind, seed=int(st.number_input("Seed", 0, 10**6, 0)))
+        st.caption("Nothing like the training data. The network must still answer one of its "
+                   f"{len(names)} classes, and its softmax confidence says nothing about how "
+                   "familiar the input is: a confident answer to nonsense is the lesson.")
 
     if image is not None:
         probs = inference.predict_proba(model, image)[0].numpy()
@@ -67,14 +100,16 @@ with input_col:
         pic, verdict = st.columns([1, 1.3])
         pic.image(figures.upscale(image, 5), width=140)
         with verdict:
-            prediction_tile(model.class_names[top], float(probs[top]))
+            prediction_tile(names[top], float(probs[top]))
         if truth is not None:
-            verdict.caption(f"True label: **{model.class_names[truth]}** "
-                            + ("✓" if truth == top else "✗"))
-        st.plotly_chart(figures.probability_figure(probs, model.class_names, height=200),
+            verdict.caption(f"True label: **{names[truth]}** " + ("✓" if truth == top else "✗"))
+        st.plotly_chart(figures.probability_figure(probs, names, height=200),
                         key="inspect-probs", config={"displayModeBar": False})
 
 if image is not None:
+    st.subheader("What it looked at")
+    saliency_view(model, image, "inspect")
+
     acts = inference.feature_maps(model, image)
     maps = [a for a in acts if a.output.dim() == 3]
     st.subheader("Feature maps")
@@ -90,6 +125,30 @@ if image is not None:
     dense = [a for a in acts if a.output.dim() == 1 and a.type != "Flatten"]
     with st.expander("Fully connected layers"):
         st.plotly_chart(figures.dense_figure(dense), key="dense", config={"displayModeBar": False})
+
+st.subheader("Two inputs side by side")
+st.caption("The book's exercise: the activations of the first and second layer for two inputs, "
+           "for example a sweater and a coat. Each channel is drawn on one scale for both "
+           "inputs; the difference is A − B (red: stronger for A, blue: stronger for B).")
+pair = st.columns(2, gap="large")
+picked = []
+for col, letter, default in zip(pair, "AB", PAIRS.get(config.dataset, (0, 1)), strict=True):
+    col.markdown(f"**Input {letter}**")
+    index, label = _by_class(ds, col, f"pair_{letter}", default, f"Class of {letter}")
+    probs = inference.predict_proba(model, ds.test_x[index])[0].numpy()
+    col.image(figures.upscale(ds.test_x[index], 4), width=112,
+              caption=f"#{index} · {names[label]} · read as {names[int(probs.argmax())]} "
+                      f"{probs.max():.0%}")
+    picked.append((index, label))
+stages = [inference.conv_stage_activations(inference.feature_maps(model, ds.test_x[i]))
+          for i, _ in picked]
+if not stages[0]:
+    st.info("This model is an MLP: it has no convolution layers to compare.")
+tags = tuple(f"{letter} ({names[label]})" for letter, (_, label) in zip("AB", picked, strict=True))
+for k, (a, b) in enumerate(zip(stages[0][:2], stages[1][:2], strict=True)):
+    for j, (col, fig) in enumerate(zip(st.columns(3), figures.activation_pair_figures(a, b, tags),
+                                       strict=True)):
+        col.plotly_chart(fig, key=f"pair-{k}-{j}", config={"displayModeBar": False})
 
 kernels = inference.conv_kernels(model)
 if kernels:

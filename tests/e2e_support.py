@@ -98,6 +98,12 @@ def choose(page: Page, label: str, option: str) -> None:
     wait_ready(page)
 
 
+def prediction_value(page: Page):
+    """The model's answer in the page's "Prediction" tile."""
+    return page.get_by_test_id("stMetric").filter(has_text="Prediction").get_by_test_id(
+        "stMetricValue")
+
+
 def chart_points(page: Page, chart: int = 0) -> int:
     """How many points the n-th Plotly chart on the page draws, over all its traces."""
     return page.evaluate(
@@ -113,6 +119,19 @@ def chart_trace_names(page: Page, chart: int = 0) -> list[str]:
             const plot = document.querySelectorAll(selector + ' .js-plotly-plot')[n];
             return plot && plot.data ? plot.data.map(t => t.name) : [];
         }""", [CHART, chart])
+
+
+def click_chart_point(page: Page, x: float, y: float, chart: int = 0) -> None:
+    """Click the n-th Plotly chart at data coordinates (x, y), as a user clicks a point."""
+    px, py = page.evaluate(
+        """([selector, n, x, y]) => {
+            const plot = document.querySelectorAll(selector + ' .js-plotly-plot')[n];
+            const L = plot._fullLayout, box = plot.getBoundingClientRect();
+            return [box.x + L.xaxis._offset + L.xaxis.d2p(x),
+                    box.y + L.yaxis._offset + L.yaxis.d2p(y)];
+        }""", [CHART, chart, x, y])
+    page.mouse.move(px, py)  # Plotly picks the point under the pointer on hover
+    page.mouse.click(px, py)
 
 
 def screenshot(page: Page, name: str) -> Path:
@@ -157,24 +176,36 @@ def _surface_at(page: Page, x: float, y: float, timeout: float = 10) -> dict:
         raise AssertionError(f"{e}; the pointer lands on {seen[-3:]}") from None
 
 
-def draw(page: Page, strokes: list[list[tuple[float, float]]]) -> None:
+def draw(page: Page, strokes: list[list[tuple[float, float]]], *, hover: bool = True) -> None:
     """Draw strokes (canvas pixel coordinates) with the mouse on the Draw page's canvas.
 
-    The canvas package's toolbar lies invisible over the top of the canvas until the pointer
-    hovers the canvas, then slides above it. A user's pointer crosses the canvas before
-    drawing; here the pointer hovers the canvas's centre until each stroke's starting point
-    is the drawing surface."""
+    hover=True: a user's pointer crosses the canvas before drawing; here it hovers the canvas's
+    centre until each stroke's starting point is the drawing surface.
+    hover=False: a quick user. For each stroke the pointer comes from outside the canvas
+    straight to its start and presses at once, so whatever lies over the canvas there gets the
+    press."""
     surface = page.locator("canvas.upper-canvas")
     expect(surface).to_have_count(1)  # after Clear, the old canvas may linger a moment
     wait_ready(page)
     for stroke in strokes:
         (x0, y0), rest = stroke[0], stroke[1:]
-        box = _surface_at(page, x0, y0)
+        if hover:
+            box = _surface_at(page, x0, y0)
+        else:
+            box = surface.bounding_box()
+            page.mouse.move(box["x"] - 30, box["y"] - 30)  # off the canvas, above its corner
         page.mouse.move(box["x"] + x0, box["y"] + y0)
         page.mouse.down()
         for x, y in rest:
             page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
         page.mouse.up()
+
+
+def surface_at(page: Page, points: list[tuple[float, float]]) -> list[str]:
+    """What a press at each canvas point would land on, now: "upper-canvas" is the drawing
+    surface; anything else is an element over it."""
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    return [page.evaluate(_HIT, [box["x"] + x, box["y"] + y]) for x, y in points]
 
 
 def ink_at(page: Page, points: list[tuple[float, float]]) -> list[bool]:

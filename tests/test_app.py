@@ -170,14 +170,28 @@ def test_draw_page_prompts_before_anything_is_drawn(store):
     assert not [m for m in at.metric if m.label == "Prediction"]
 
 
-def test_draw_offers_finished_mnist_runs_only(store):
-    add_run(store, name="digits")
-    add_run(store, config=PRESETS["d2l"].replace(epochs=1), name="clothes")
+def test_draw_opens_on_the_newest_finished_mnist_run_and_offers_clothing_models(store):
+    digits = add_run(store, name="digits")
+    clothes = add_run(store, config=PRESETS["d2l"].replace(epochs=1), name="clothes")
     add_run(store, name="cut short", status="stopped")
     at = open_page("draw")
-    options = at.selectbox[0].options
-    assert len(options) == 2 and options[0].startswith("Default")
-    assert options[1].startswith("digits")
+    model = at.selectbox[0]
+    assert model.options[0].startswith("Default") and len(model.options) == 3  # not the stopped
+    assert model.value == digits  # the newest finished MNIST run, not the newer clothing one
+    model.select(clothes).run()
+    assert not at.exception, at.exception
+    assert any("Draw a piece of clothing" in i.value for i in at.info)
+    assert at.selectbox[0].value == clothes  # kept: the user chose it
+
+
+def test_inspect_and_evaluate_open_on_the_newest_finished_run_else_the_shipped_model(store):
+    for page in ("inspect", "evaluate"):
+        assert open_page(page).selectbox[0].value == checkpoint.DEFAULT_MODEL
+    add_run(store, name="digits")
+    clothes = add_run(store, config=PRESETS["d2l"].replace(epochs=1), name="clothes")
+    add_run(store, name="cut short", status="stopped")
+    for page in ("inspect", "evaluate"):
+        assert open_page(page).selectbox[0].value == clothes
 
 
 def test_without_any_model_draw_and_inspect_say_how_to_get_one(store, monkeypatch, tmp_path):
@@ -197,8 +211,9 @@ def test_inspect_shows_layers_feature_maps_kernels_and_prediction(store):
                                     "flatten", "fc1", "act3", "fc2", "act4", "fc3"]
     assert table["Parameters"].sum() == 61_706
     assert table["Output shape"][0] == "1 × 6 × 28 × 28"
-    # probabilities, 6 feature-map grids, the dense layers, 2 kernel grids
-    assert len(at.get("plotly_chart")) == 1 + 6 + 1 + 2
+    # probabilities, 6 feature-map grids, the dense layers, two inputs side by side (A, B and
+    # their difference for two conv stages), 2 kernel grids
+    assert len(at.get("plotly_chart")) == 1 + 6 + 1 + 3 * 2 + 2
     prediction = next(m for m in at.metric if m.label == "Prediction")
     assert prediction.value == "7"  # test image 0 is a 7
 

@@ -52,7 +52,8 @@ def test_bad_values_of_several_flags_are_named_together(capsys):
 
 
 def test_help_everywhere(capsys):
-    for cmd in ([], ["summary"], ["train"], ["runs"], ["data"], ["predict"], ["bench"]):
+    for cmd in ([], ["summary"], ["train"], ["runs"], ["data"], ["predict"], ["evaluate"],
+                ["bench"]):
         with pytest.raises(SystemExit) as done:
             main([*cmd, "--help"])
         assert done.value.code == 0

@@ -9,14 +9,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from lenet_core.config import MODERN
 from lenet_core.store import ACTIVE, RunStore
 from tests.e2e_support import (
     CHART,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     chart_points,
     chart_trace_names,
     choose,
@@ -24,6 +22,7 @@ from tests.e2e_support import (
     go_to,
     ink_at,
     open_app,
+    prediction_value,
     screenshot,
     start_app,
 )
@@ -48,29 +47,8 @@ def app(tmp_path_factory):
     server.process.wait(timeout=30)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    context.set_default_timeout(30_000)
-    yield context.new_page()
-    context.close()
-
-
 def status_badge(page: Page, status: str):
     return page.get_by_test_id("stMain").get_by_text(status, exact=True).first
-
-
-def prediction_value(page: Page):
-    return page.get_by_test_id("stMetric").filter(has_text="Prediction").get_by_test_id(
-        "stMetricValue")
 
 
 def start_run(page: Page, *, preset: str, epochs: int, examples: int, name: str,
@@ -141,7 +119,7 @@ def test_a_run_stays_live_across_pages_and_tabs_then_stops(app, page, browser):
     again = poll(lambda: chart_points(tab), 30, "the curves in a new tab")
     poll(lambda: chart_points(tab) > again, RUN_TIMEOUT, "the curves to be live in a new tab")
 
-    tab.get_by_role("button", name="Stop").click()
+    tab.get_by_role("button", name="Stop", exact=True).click()  # not "Help for Stop at…"
     expect(status_badge(tab, "stopped")).to_be_visible(timeout=30_000)
     expect(tab.get_by_role("button", name="Checkpoint (.pt)")).to_be_visible()
     store = RunStore(app.runs)
@@ -154,6 +132,9 @@ def test_a_run_stays_live_across_pages_and_tabs_then_stops(app, page, browser):
 def test_draw_a_digit(app, page):
     open_app(page, app.url + "/draw")
     expect(page.get_by_role("heading", name="Draw", level=1)).to_be_visible()
+    # Draw opens on the newest finished MNIST run (this module trains one first): read with
+    # the well-trained shipped model instead.
+    choose(page, "Model", "Default MNIST model (shipped)")
     expect(page.get_by_text("Draw a digit from 0 to 9")).to_be_visible()
     prediction = page.get_by_test_id("stMetric").filter(has_text="Prediction")
     expect(prediction).to_have_count(0)  # an empty canvas shows a prompt, not a prediction
@@ -181,6 +162,7 @@ def test_draw_a_digit(app, page):
 
     # Inspect offers the drawing as its input.
     go_to(page, "Inspect", "inspect")
+    choose(page, "Model", "Default MNIST model (shipped)")
     page.get_by_role("radio", name="Last drawing").click()
     expect(prediction_value(page)).to_have_text("7")
 
@@ -201,16 +183,20 @@ def test_compare_two_runs(app, page):
         assert sorted(n.split(" #")[0] for n in chart_trace_names(page, chart)) == list(names)
     expect(page.get_by_text("Hyperparameters", exact=True)).to_be_visible()
     expect(page.get_by_text("Final metrics", exact=True)).to_be_visible()
+    expect(page.get_by_text("Show the confusion matrices")).to_be_visible()  # opt-in
     screenshot(page, "compare")
 
 
 def test_inspect_the_default_model(app, page):
     open_app(page, app.url + "/inspect")
     expect(page.get_by_role("heading", name="Inspect", level=1)).to_be_visible()
+    # Inspect opens on the newest finished run (this module's earlier tests made some).
+    choose(page, "Model", "Default MNIST model (shipped)")
     table = page.get_by_test_id("stDataFrame").first
     expect(table).to_be_visible()
-    # conv, activation and pooling twice: six feature-map grids, then two kernel grids.
-    expect(page.locator(CHART)).to_have_count(1 + 6 + 1 + 2, timeout=30_000)
+    # conv, activation and pooling twice: six feature-map grids, the dense layers, two inputs
+    # side by side (A, B, difference for two stages), then two kernel grids.
+    expect(page.locator(CHART)).to_have_count(1 + 6 + 1 + 3 * 2 + 2, timeout=30_000)
     expect(prediction_value(page)).to_have_text("7")
     page.get_by_role("radio", name="By class").click()
     choose(page, "Class", "3")

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+import torch
 
-from lenet_core import checkpoint, figures, inference
+from lenet_core import checkpoint, evaluate, figures, figures_eval, inference
 
 
 def test_downsample_keeps_ends_and_caps_length():
@@ -62,3 +63,60 @@ def test_figures_for_a_real_model():
     bars = figures.probability_figure(probs, model.class_names)
     assert list(bars.data[0].x) == list(model.class_names)
     assert figures.upscale(image, 8).shape == (224, 224)
+
+
+def _evaluation(confusion: np.ndarray) -> evaluate.Evaluation:
+    """An Evaluation whose confusion matrix is `confusion` (one image per count)."""
+    t, p = np.nonzero(confusion)
+    reps = confusion[t, p]
+    return evaluate.Evaluation("mnist", tuple(map(str, range(10))), np.repeat(t, reps),
+                               np.repeat(p, reps), np.ones(reps.sum(), np.float32))
+
+
+def test_confusion_figure_has_one_clickable_cell_per_pair_and_outlines_the_chosen():
+    c = np.diag(np.full(10, 90))
+    c[5, 3], c[4, 9] = 7, 3
+    ev = _evaluation(c)
+    fig = figures_eval.confusion_figure(ev, selected=(5, 3))
+    heat, cells = fig.data[0], fig.data[figures_eval.CELL_TRACE]
+    assert heat.type == "heatmap" and cells.type == "scatter" and len(cells.x) == 100
+    for x, y, (t, p) in zip(cells.x, cells.y, cells.customdata, strict=True):
+        assert (x, y) == (p, t)  # columns predicted, rows true
+    assert heat.text[5][3] == "7" and heat.text[0][1] == ""  # counts; empty cells blank
+    (outline,) = fig.layout.shapes
+    assert (outline.x0, outline.x1, outline.y0, outline.y1) == (2.5, 3.5, 4.5, 5.5)
+    shares = figures_eval.confusion_figure(ev, normalized=True).data[0].text
+    assert shares[5][3] == f"{7 / 97:.1%}"
+
+
+def test_confusion_difference_is_b_minus_a_coloured_by_which_is_better():
+    a = np.diag(np.full(10, 90))
+    b = a.copy()
+    b[5, 5], b[5, 3] = 88, 2  # B gets two fives wrong that A got right
+    fig = figures_eval.confusion_difference_figure(_evaluation(a), _evaluation(b), ("A", "B"))
+    heat = fig.data[0]
+    assert heat.text[5][3] == "+2" and heat.text[5][5] == "-2" and heat.text[0][0] == ""
+    assert heat.z[5][3] < 0 and heat.z[5][5] < 0  # both worse for B
+    per_class = figures_eval.per_class_figure(_evaluation(b)).data[0]
+    assert list(per_class.y)[5] == pytest.approx(88 / 90) and per_class.text[5] == "97.8%"
+
+
+def test_saliency_overlay_keeps_the_input_where_the_map_is_zero():
+    image = np.zeros((28, 28), np.float32)
+    image[10:18, 12:16] = 1
+    smap = np.zeros((28, 28), np.float32)
+    smap[0, 0], smap[27, 27] = 0.5, 1
+    rgb = figures.saliency_overlay(image, smap, factor=2)
+    assert rgb.shape == (56, 56, 3) and rgb.dtype == np.uint8
+    assert (rgb[24, 28] == rgb[24, 28][0]).all() and rgb[24, 28][0] > 100  # gray ink, dimmed
+    assert rgb[0, 0, 0] > rgb[0, 0, 1] > rgb[0, 0, 2]  # half-way up the heat scale: orange
+    assert rgb[-1, -1].min() > 200  # its peak: near white
+
+
+def test_activation_pair_figures_share_one_scale_per_channel():
+    a = inference.Activation("act1", "ReLU", torch.ones(2, 4, 4))
+    b = inference.Activation("act1", "ReLU", torch.zeros(2, 4, 4))
+    fa, fb, diff = figures.activation_pair_figures(a, b, ("A", "B"))
+    za, zb, zd = (np.asarray(f.data[0].z, float) for f in (fa, fb, diff))
+    assert np.nanmax(za) == 1 and np.nanmax(zb) == 0  # not each rescaled to [0, 1] on its own
+    assert np.nanmin(zd) == 1 and diff.data[0].colorscale[0][1] != fa.data[0].colorscale[0][1]
