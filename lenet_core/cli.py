@@ -135,8 +135,13 @@ class _ProgressBar:
 
 def _cmd_train(a) -> int:
     from .runner import execute
-    from .store import RunStore
+    from .store import RunStore, name_problem
     config = config_from_args(a)  # an unavailable device is a usage error, not a failed run
+    if a.name and (problem := name_problem(a.name)):
+        raise UsageError(f"--name: {problem}")
+    if a.save and os.path.isdir(a.save):  # refused before training, not after
+        raise UsageError(f"--save {a.save}: is a folder; give a file name such as "
+                         f"{os.path.join(a.save, 'model.pt')}")
     store = RunStore()
     run_id = store.create(config, a.name)
     store.claim(run_id, os.getpid(), max_running=None)
@@ -147,10 +152,14 @@ def _cmd_train(a) -> int:
         print(f"\nrun {run_id} interrupted; its curves are kept", file=sys.stderr)
         return 130
     run = store.get(run_id)
+    not_saved = None
     if a.save and store.checkpoint_path(run_id).is_file():
         import shutil
-        os.makedirs(os.path.dirname(os.path.abspath(a.save)), exist_ok=True)
-        shutil.copyfile(store.checkpoint_path(run_id), a.save)
+        try:  # where the user says, with the user's own rights: the run itself stays in the store
+            os.makedirs(os.path.dirname(os.path.abspath(a.save)), exist_ok=True)
+            shutil.copyfile(store.checkpoint_path(run_id), a.save)
+        except OSError as e:
+            not_saved = f"the checkpoint was not copied to {a.save}: {e.strerror}"
     summary = {"run_id": run_id, "status": run.status, "train_loss": run.train_loss,
                "train_acc": run.train_acc, "test_acc": run.test_acc,
                "examples_per_sec": run.examples_per_sec, "device": run.device}
@@ -171,6 +180,9 @@ def _cmd_train(a) -> int:
             print(hint.replace("`", ""))
         if run.error:
             print(f"error: {run.error}")
+    if not_saved:
+        print(f"lenet_core: error: {not_saved} (it is kept in the run store)", file=sys.stderr)
+        return 1
     return 0 if run.status in ("finished", "stopped") else 1
 
 
@@ -212,29 +224,22 @@ def _cmd_data(a) -> int:
     return 0
 
 
-def _read_image(path: str):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-    try:
-        gray = np.asarray(Image.open(path).convert("L"), dtype=np.float32) / 255
-    except (FileNotFoundError, UnidentifiedImageError, OSError) as e:
-        raise UsageError(f"cannot read image {path}: {e}") from e
-    return 1 - gray if gray.mean() > 0.5 else gray  # dark ink on light paper -> MNIST's light on dark
-
-
 def _cmd_predict(a) -> int:
     import numpy as np
 
     from . import checkpoint
-    from .inference import predict_proba, preprocess_canvas
+    from .inference import ImageError, predict_proba, preprocess_canvas, read_image
     from .store import NoSuchRun, RunStore
     try:
         model = (checkpoint.load_ref(a.run, RunStore()) if a.run
                  else checkpoint.load(a.checkpoint))
     except (NoSuchRun, checkpoint.CheckpointError) as e:
         raise UsageError(str(e)) from e
-    for path in a.images:
-        gray = _read_image(path)
+    try:  # every image is read before any is classified: a bad one refuses the whole call
+        grays = [read_image(path) for path in a.images]
+    except ImageError as e:
+        raise UsageError(f"cannot read image {e}") from e
+    for path, gray in zip(a.images, grays, strict=True):
         image = gray if gray.shape == (28, 28) else preprocess_canvas((gray * 255).astype(np.uint8))
         if image is None:
             print(f"{path}: nothing drawn")

@@ -3,7 +3,10 @@ MNIST digit, and look inside (every layer's activation for one input)."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -64,6 +67,40 @@ def preprocess_canvas(rgba: np.ndarray) -> np.ndarray | None:
     y1, x1 = min(top + small.shape[0], 28), min(left + small.shape[1], 28)
     out[y0:y1, x0:x1] = small[y0 - top:y1 - top, x0 - left:x1 - left]
     return out
+
+
+MAX_IMAGE_PIXELS = 4096 * 4096  # bigger images are refused before decoding; the model sees 28x28
+
+
+class ImageError(ValueError):
+    """A file that is not an image, a damaged one, or one too large; the message is one line."""
+
+
+def read_image(source: str | Path | BinaryIO, name: str | None = None) -> np.ndarray:
+    """An image file (a path, or a file-like object such as an upload) -> (H, W) float gray in
+    [0, 1], light ink on dark as MNIST (dark ink on light paper is inverted).
+
+    Only the header is read before the size check, so a small file that would decode to
+    gigabytes (a decompression bomb) costs nothing."""
+    name = name or str(source)
+    try:
+        with warnings.catch_warnings():  # PIL warns on big images; we refuse them ourselves
+            warnings.simplefilter("ignore")
+            with Image.open(source) as im:
+                w, h = im.size
+                if w * h > MAX_IMAGE_PIXELS:
+                    raise ImageError(f"{name}: too large, {w}x{h} (at most "
+                                     f"{MAX_IMAGE_PIXELS:,} pixels)")
+                gray = np.asarray(im.convert("L"), dtype=np.float32) / 255
+    except ImageError:
+        raise
+    except FileNotFoundError as e:
+        raise ImageError(f"{name}: no such file") from e
+    except Image.DecompressionBombError as e:  # PIL's own limit, far above ours
+        raise ImageError(f"{name}: too large (at most {MAX_IMAGE_PIXELS:,} pixels)") from e
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageError(f"{name}: not an image, or a damaged one") from e
+    return 1 - gray if gray.mean() > 0.5 else gray
 
 
 @dataclass(frozen=True)
