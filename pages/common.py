@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lenet_core import checkpoint, data, device, fmt, tables
-from lenet_core.store import Run, RunStore
+from lenet_core.store import NoSuchRun, Run, RunStore, StoreError
 
 # st.badge colours of the run statuses.
 STATUS_COLORS = {"queued": "gray", "running": "blue", "finished": "green", "stopped": "orange",
@@ -58,6 +58,19 @@ def navigation():
 def store() -> RunStore:
     # Cheap to open (one SQLite connection per call), and $LENET_RUNS is read each time.
     return RunStore()
+
+
+def refusal(headline: str, detail: str) -> None:
+    """A red box with our own words, then the detail (which holds paths: data) as plain text."""
+    st.error(headline, icon=":material/block:")
+    st.text(detail)
+
+
+def store_failed(e: StoreError) -> None:
+    """What every page shows when runs.db cannot be used; nothing else runs."""
+    refusal("The run store cannot be used, so no run can be shown or started.", str(e))
+    st.session_state.pop(_ROUTED, None)  # the page did not run: it must not find the flag later
+    st.stop()
 
 
 @st.cache_resource(show_spinner="Finding the device…")
@@ -114,7 +127,11 @@ def pick_model(page: str, *, dataset: str | None = None,
     ref = st.selectbox("Model", list(choices), format_func=choices.get, help=help,
                        index=list(choices).index(kept) if kept in choices else 0)
     remember(f"{page}_model", ref)
-    return load_model(ref)
+    try:
+        return load_model(ref)
+    except (checkpoint.CheckpointError, NoSuchRun) as e:  # damaged, crafted, or just deleted
+        refusal("This model cannot be used; pick another.", str(e))
+        st.stop()
 
 
 def prediction_tile(name: str, confidence: float) -> None:

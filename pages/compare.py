@@ -75,9 +75,9 @@ else:
         for col, run in zip(st.columns(PANELS_PER_ROW), chosen[start:start + PANELS_PER_ROW],
                             strict=False):
             with col.container(border=True):
-                with st.container(horizontal=True, vertical_alignment="center"):
-                    st.markdown(f"<span style='color:{colors[run.id]}'>■</span> "
-                                f"**{fmt.short_label(run)}**", unsafe_allow_html=True)
+                with st.container(horizontal=True, vertical_alignment="top", wrap=False):
+                    st.markdown(f':color[■]{{foreground="{colors[run.id]}"}}', width="content")
+                    st.text(fmt.short_label(run), width="stretch")  # data: no Markdown, no HTML
                     status_badge(run)
                 st.plotly_chart(figures.training_figure(points[run.id], run.config.epochs,
                                                       diverged_at=outcome.diverged_x(run),
