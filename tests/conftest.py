@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated run store per test, and the real datasets (loaded once)."""
+"""Shared fixtures: an isolated run store per test, the real datasets (loaded once), and a
+headless browser for the end-to-end tests."""
 
 import os
 from pathlib import Path
@@ -27,3 +28,24 @@ def mnist():
 def fashion():
     from lenet_core import data
     return data.load("fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh tab in a context of its own: a new Streamlit session, no cookies shared."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
