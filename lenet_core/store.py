@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
 from . import procs
+from .config import TrainConfig
 from .progress import Progress
 from .schema import SCHEMA_VERSION, StoreError, migrate
 

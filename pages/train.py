@@ -73,7 +73,7 @@ if flash := st.session_state.pop("flash", None):
 def _error(name: str) -> None:
     """The field's message, in small red type right under it (narrow columns fit it)."""
     if message := st.session_state.form_errors.get(name):
-        escaped = message.replace("[", "\\[").replace("]", "\\]")
+        escaped = fmt.field_message(message).replace("[", "\\[").replace("]", "\\]")
         st.caption(f":red[:material/error: {escaped}]")
 
 

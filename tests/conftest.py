@@ -30,9 +30,10 @@ def fashion():
     return data.load("fashion-mnist")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for every browser test."""
+    """A headless Chromium per test module (closed at its end: a module may run Playwright
+    itself, and two sync Playwrights cannot run at once in one thread)."""
     from playwright.sync_api import sync_playwright
 
     from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS

@@ -27,7 +27,7 @@ from tests.support import add_run
 def edges(spec: Spec) -> tuple[list, list]:
     """(values just inside the field's range, values just outside it) for a numeric field."""
     lo, hi = spec.lo, spec.hi
-    if spec.kind == "float":
+    if spec.kind in ("float", "optional-float"):
         inside = [hi] + ([lo] if not spec.lo_open else [lo + 1e-9])
         return inside, [lo if spec.lo_open else lo - 1e-9, hi * (1 + 1e-9)]
     return [int(lo), int(hi)], [int(lo) - 1, int(hi) + 1]
@@ -36,13 +36,17 @@ def edges(spec: Spec) -> tuple[list, list]:
 def bad_values(spec: Spec) -> list:
     """Values the core must refuse for a field of this kind (a new kind fails loudly here)."""
     if spec.kind == "choice":
-        return ["", "no-such-" + spec.choices[0], None, 3, spec.choices[0].upper() + "!"]
+        first = spec.choices[0]
+        if isinstance(first, int):  # whole-number choices: a number between or beyond them
+            return ["", None, str(first), True, 2.5, max(spec.choices) + 1, min(spec.choices) - 1]
+        return ["", None, 3, f"no-such-{first}", first.upper() + "!"]
     if spec.kind == "bool":
         return ["yes", 1, 0, None]
     if spec.kind in ("int", "optional-int"):
         return [*edges(spec)[1], 2.5, True, "3"] + ([None] if spec.kind == "int" else [])
-    if spec.kind == "float":
-        return [*edges(spec)[1], math.nan, math.inf, -math.inf, True, "0.1", None]
+    if spec.kind in ("float", "optional-float"):
+        return [*edges(spec)[1], math.nan, math.inf, -math.inf, True, "0.1"] + \
+            ([None] if spec.kind == "float" else [])
     if spec.kind == "ints":
         fewest, most = spec.length
         n, ok = max(fewest, 1), int(spec.lo)
@@ -59,7 +63,7 @@ def good_values(spec: Spec) -> list:
         return [True, False]
     if spec.kind == "ints":
         return [(int(spec.lo),) * spec.length[0] or (), (int(spec.hi),) * spec.length[1]]
-    return edges(spec)[0] + ([None] if spec.kind == "optional-int" else [])
+    return edges(spec)[0] + ([None] if spec.kind.startswith("optional") else [])
 
 
 def _cases(make) -> list:
@@ -91,15 +95,17 @@ def bad_words(name: str, spec: Spec) -> list[list[str]]:
         return [[f"{flag}=yes"]]
     missing = [[flag]]  # the flag without its value
     if spec.kind == "choice":
-        return missing + [[flag, "no-such-" + spec.choices[0]]]
+        return missing + [[flag, "no-such-value"], [flag, str(max(map(str, spec.choices))) + "0"]]
     if spec.kind == "ints":
         fewest, most = spec.length
         n = max(fewest, 1)
-        return missing + [[flag, *[str(int(spec.lo) - 1)] * n], [flag, *[str(int(spec.hi) + 1)] * n],
-                          [flag, *["x"] * n], [flag, *["1"] * most, "1"]]
+        return (missing if fewest > 0 else []) + [
+            [flag, *[str(int(spec.lo) - 1)] * n], [flag, *[str(int(spec.hi) + 1)] * n],
+            [flag, *["x"] * n], [flag, *["1"] * most, "1"]]
     outside = [f"{v:.17g}" if isinstance(v, float) else str(v) for v in edges(spec)[1]]
     words = missing + [[flag, w] for w in outside] + [[flag, "abc"], [flag, "1e999"]]
-    return words + ([[flag, "nan"], [flag, "inf"]] if spec.kind == "float" else [[flag, "2.5"]])
+    floats = spec.kind in ("float", "optional-float")
+    return words + ([[flag, "nan"], [flag, "inf"]] if floats else [[flag, "2.5"]])
 
 
 @pytest.mark.parametrize("words", [pytest.param(w, id=" ".join(w)) for name, spec in SPECS.items()
@@ -123,9 +129,10 @@ def test_cli_unknown_run_id(store, capsys):
     assert err.strip().endswith("no run with id 'nope'")
 
 
-@pytest.fixture
-def images(tmp_path):
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
     """Files that are not usable images, by what is wrong with them."""
+    tmp_path = tmp_path_factory.mktemp("images")
     Image.new("L", (64, 64)).save(tmp_path / "ok.png")
     Image.new("L", (20_000, 20_000)).save(tmp_path / "bomb.png")  # 0.4 MB, 400 Mpixels
     Image.new("L", (4_200, 4_200)).save(tmp_path / "large.png")
@@ -188,18 +195,15 @@ def test_cli_a_store_damaged_inside_is_one_line_and_exit_1(store, monkeypatch, c
 
 # --- the Train form (AppTest) ----------------------------------------------------------------
 
-def _widget_keys(name: str, spec: Spec) -> list[str]:
-    return [f"cfg_{name}_{i}" for i in range(len(spec.parts))] if spec.kind == "ints" \
-        else [f"cfg_{name}"]
-
-
 def form_value(spec: Spec, side: int):
     """A bad value the field's widget can hold (side 0: below the range, 1: above), or None
     when its widget cannot hold one (a select box or checkbox offers valid values only;
-    number boxes stop at JavaScript's largest safe integer)."""
+    number boxes stop at JavaScript's largest safe integer). A list field's box holds text."""
     if spec.kind in ("choice", "bool"):
         return None
     v = edges(spec)[1][side]
+    if spec.kind == "ints":
+        return ", ".join([str(v)] * max(spec.length[0], 1))
     return None if abs(v) > JSNumber.MAX_SAFE_INTEGER else v
 
 
@@ -211,8 +215,8 @@ def _open_train() -> AppTest:
 
 
 def _messages_after(at: AppTest) -> dict[str, str]:
-    """Each form field's key -> the caption right after its (last) widget, if that caption is
-    a field message."""
+    """Each form field's key -> the caption right after its widget, if that caption is a field
+    message."""
     out, last_key = {}, None
     for node in at.main:
         if getattr(node, "key", None) and str(node.key).startswith("cfg_"):
@@ -228,16 +232,16 @@ def test_form_shows_each_bad_number_beside_its_field_and_starts_nothing(store, s
     at = _open_train()
     bad = {name: v for name, spec in SPECS.items() if (v := form_value(spec, side)) is not None}
     for name, v in bad.items():
-        for key in _widget_keys(name, SPECS[name]):
-            at.number_input(key=key).set_value(v)
+        box = at.text_input if SPECS[name].kind == "ints" else at.number_input
+        box(key=f"cfg_{name}").set_value(v)
     next(b for b in at.button if b.label == "Start training").click()
     at.run()
     assert not at.exception, at.exception
     beside = _messages_after(at)
     for name, v in bad.items():
         spec = SPECS[name]
-        value = tuple([v] * len(spec.parts)) if spec.kind == "ints" else v
-        assert spec.problem(value) in beside.get(_widget_keys(name, spec)[-1], ""), name
+        value = spec.parse(v) if spec.kind == "ints" else v
+        assert spec.problem(value) in beside.get(f"cfg_{name}", ""), name
     assert any("nothing was started" in e.value for e in at.error)
     assert store.list() == []
 
@@ -246,7 +250,7 @@ def test_form_offers_only_valid_choices(store):
     at = _open_train()
     for name, spec in SPECS.items():
         if spec.kind == "choice":
-            assert at.selectbox(key=f"cfg_{name}").options == list(spec.choices), name
+            assert at.selectbox(key=f"cfg_{name}").options == [str(c) for c in spec.choices], name
         elif spec.kind == "bool":
             assert at.checkbox(key=f"cfg_{name}").value in (True, False), name
 
@@ -257,4 +261,15 @@ def test_form_refuses_a_run_name_that_is_too_long(store):
     next(b for b in at.button if b.label == "Start training").click()
     at.run()
     assert any(f"at most {NAME_MAX} characters" in c.value for c in at.caption)
+    assert store.list() == []
+
+
+def test_form_does_not_echo_typed_text_as_markdown(store):
+    at = _open_train()
+    list_field = next(name for name, spec in SPECS.items() if spec.kind == "ints")
+    at.text_input(key=f"cfg_{list_field}").set_value("![p](http://127.0.0.1:9/leak.png)")
+    next(b for b in at.button if b.label == "Start training").click()
+    at.run()
+    message = _messages_after(at)[f"cfg_{list_field}"]
+    assert "must be a list of whole numbers" in message and "http" not in message
     assert store.list() == []
