@@ -24,12 +24,17 @@ from tests.support import add_run
 # --- values, per kind of field ------------------------------------------------------------
 
 
+FLOATS = ("float", "optional-float", "floats")  # kinds whose values (or entries) are real
+
+
 def edges(spec: Spec) -> tuple[list, list]:
-    """(values just inside the field's range, values just outside it) for a numeric field."""
+    """([lowest, highest] value allowed, [just below, just above] the range) for a numeric
+    field, or for each entry of a list field."""
     lo, hi = spec.lo, spec.hi
-    if spec.kind in ("float", "optional-float"):
-        inside = [hi] + ([lo] if not spec.lo_open else [lo + 1e-9])
-        return inside, [lo if spec.lo_open else lo - 1e-9, hi * (1 + 1e-9)]
+    if spec.kind in FLOATS:
+        step = 1e-9 * max(1.0, abs(hi))
+        inside = [lo + step if spec.lo_open else lo, hi - step if spec.hi_open else hi]
+        return inside, [lo if spec.lo_open else lo - step, hi if spec.hi_open else hi + step]
     return [int(lo), int(hi)], [int(lo) - 1, int(hi) + 1]
 
 
@@ -47,11 +52,13 @@ def bad_values(spec: Spec) -> list:
     if spec.kind in ("float", "optional-float"):
         return [*edges(spec)[1], math.nan, math.inf, -math.inf, True, "0.1"] + \
             ([None] if spec.kind == "float" else [])
-    if spec.kind == "ints":
+    if spec.is_list:
         fewest, most = spec.length
-        n, ok = max(fewest, 1), int(spec.lo)
-        values = [(ok,) * (most + 1), (int(spec.lo) - 1,) * n, (int(spec.hi) + 1,) * n,
-                  (2.5,) * n, (None,) * n, ok, "6 16"]
+        n, ok = max(fewest, 1), edges(spec)[0][0]
+        below, above = edges(spec)[1]
+        wrong = math.nan if spec.kind in FLOATS else 2.5
+        values = [(ok,) * (most + 1), (below,) * n, (above,) * n, (wrong,) * n, (None,) * n,
+                  ("1",) * n, ok, "6 16"]
         return values + ([(ok,) * (fewest - 1)] if fewest > 0 else [])
     raise AssertionError(f"no bad values for kind {spec.kind!r}: add them here")
 
@@ -61,8 +68,9 @@ def good_values(spec: Spec) -> list:
         return list(spec.choices)
     if spec.kind == "bool":
         return [True, False]
-    if spec.kind == "ints":
-        return [(int(spec.lo),) * spec.length[0] or (), (int(spec.hi),) * spec.length[1]]
+    if spec.is_list:
+        lowest, highest = edges(spec)[0]
+        return [(lowest,) * spec.length[0], (highest,) * spec.length[1]]
     return edges(spec)[0] + ([None] if spec.kind.startswith("optional") else [])
 
 
@@ -96,13 +104,12 @@ def bad_words(name: str, spec: Spec) -> list[list[str]]:
     missing = [[flag]]  # the flag without its value
     if spec.kind == "choice":
         return missing + [[flag, "no-such-value"], [flag, str(max(map(str, spec.choices))) + "0"]]
-    if spec.kind == "ints":
-        fewest, most = spec.length
-        n = max(fewest, 1)
-        return (missing if fewest > 0 else []) + [
-            [flag, *[str(int(spec.lo) - 1)] * n], [flag, *[str(int(spec.hi) + 1)] * n],
-            [flag, *["x"] * n], [flag, *["1"] * most, "1"]]
     outside = [f"{v:.17g}" if isinstance(v, float) else str(v) for v in edges(spec)[1]]
+    if spec.is_list:
+        fewest, most = spec.length
+        n, ok = max(fewest, 1), str(edges(spec)[0][0])
+        return (missing if fewest > 0 else []) + [[flag, *[w] * n] for w in outside] + [
+            [flag, *["x"] * n], [flag, *[ok] * most, ok]]
     words = missing + [[flag, w] for w in outside] + [[flag, "abc"], [flag, "1e999"]]
     floats = spec.kind in ("float", "optional-float")
     return words + ([[flag, "nan"], [flag, "inf"]] if floats else [[flag, "2.5"]])
@@ -202,8 +209,8 @@ def form_value(spec: Spec, side: int):
     if spec.kind in ("choice", "bool"):
         return None
     v = edges(spec)[1][side]
-    if spec.kind == "ints":
-        return ", ".join([str(v)] * max(spec.length[0], 1))
+    if spec.is_list:
+        return ", ".join([repr(v)] * max(spec.length[0], 1))
     return None if abs(v) > JSNumber.MAX_SAFE_INTEGER else v
 
 
@@ -232,7 +239,7 @@ def test_form_shows_each_bad_number_beside_its_field_and_starts_nothing(store, s
     at = _open_train()
     bad = {name: v for name, spec in SPECS.items() if (v := form_value(spec, side)) is not None}
     for name, v in bad.items():
-        box = at.text_input if SPECS[name].kind == "ints" else at.number_input
+        box = at.text_input if SPECS[name].is_list else at.number_input
         box(key=f"cfg_{name}").set_value(v)
     next(b for b in at.button if b.label == "Start training").click()
     at.run()
@@ -240,7 +247,7 @@ def test_form_shows_each_bad_number_beside_its_field_and_starts_nothing(store, s
     beside = _messages_after(at)
     for name, v in bad.items():
         spec = SPECS[name]
-        value = spec.parse(v) if spec.kind == "ints" else v
+        value = spec.parse(v) if spec.is_list else v
         assert spec.problem(value) in beside.get(f"cfg_{name}", ""), name
     assert any("nothing was started" in e.value for e in at.error)
     assert store.list() == []
@@ -266,7 +273,7 @@ def test_form_refuses_a_run_name_that_is_too_long(store):
 
 def test_form_does_not_echo_typed_text_as_markdown(store):
     at = _open_train()
-    list_field = next(name for name, spec in SPECS.items() if spec.kind == "ints")
+    list_field = next(name for name, spec in SPECS.items() if spec.is_list)
     at.text_input(key=f"cfg_{list_field}").set_value("![p](http://127.0.0.1:9/leak.png)")
     next(b for b in at.button if b.label == "Start training").click()
     at.run()
