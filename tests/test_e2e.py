@@ -101,7 +101,7 @@ def test_a_run_stays_live_across_pages_and_tabs_then_stops(app, page, browser):
     again = poll(lambda: chart_points(tab), 30, "the curves in a new tab")
     poll(lambda: chart_points(tab) > again, RUN_TIMEOUT, "the curves to be live in a new tab")
 
-    tab.get_by_role("button", name="Stop").click()
+    tab.get_by_role("button", name="Stop", exact=True).click()
     expect(status_badge(tab, "stopped")).to_be_visible(timeout=30_000)
     expect(tab.get_by_role("button", name="Checkpoint (.pt)")).to_be_visible()
     store = RunStore(app.runs)

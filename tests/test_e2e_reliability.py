@@ -103,23 +103,32 @@ def test_the_server_listens_on_loopback_only_and_refuses_posts_without_xsrf(serv
 
 # --- two tabs ------------------------------------------------------------------------------
 
+def _stopped(store: RunStore, run_id: str) -> None:
+    """Whatever a test did, its run ends: the next test's runs would queue behind it."""
+    store.request_stop(run_id)
+    runner.wait(run_id, store, timeout=60)
+
+
 def test_two_tabs_on_one_run_both_stay_live_and_a_stop_shows_in_both(server, browser):
     store = RunStore(server.app.runs)
     run_id = runner.start(LONG, "two tabs", store=store)
     tabs = [_open(browser, server.url + "/train") for _ in range(2)]
-    for tab in tabs:
-        expect(status_badge(tab, "running")).to_be_visible(timeout=RUN_TIMEOUT * 1000)
-    for tab in tabs:
-        seen = poll(lambda t=tab: chart_points(t), RUN_TIMEOUT, "the curves")
-        poll(lambda t=tab, n=seen: chart_points(t) > n, RUN_TIMEOUT, "the curves to grow")
-    tabs[0].get_by_role("button", name="Stop").click()
-    for tab in tabs:  # the other tab learns of the stop by itself, without a reload
-        expect(status_badge(tab, "stopped")).to_be_visible(timeout=30_000)
-        expect(tab.get_by_role("button", name="Checkpoint (.pt)")).to_be_visible()
-    assert store.get(run_id).status == "stopped"
-    screenshot(tabs[1], "two-tabs-stopped-elsewhere")
-    for tab in tabs:
-        tab.context.close()
+    try:
+        for tab in tabs:
+            expect(status_badge(tab, "running")).to_be_visible(timeout=RUN_TIMEOUT * 1000)
+        for tab in tabs:
+            seen = poll(lambda t=tab: chart_points(t), RUN_TIMEOUT, "the curves")
+            poll(lambda t=tab, n=seen: chart_points(t) > n, RUN_TIMEOUT, "the curves to grow")
+        tabs[0].get_by_role("button", name="Stop", exact=True).click()
+        for tab in tabs:  # the other tab learns of the stop by itself, without a reload
+            expect(status_badge(tab, "stopped")).to_be_visible(timeout=30_000)
+            expect(tab.get_by_role("button", name="Checkpoint (.pt)")).to_be_visible()
+        assert store.get(run_id).status == "stopped"
+        screenshot(tabs[1], "two-tabs-stopped-elsewhere")
+    finally:
+        _stopped(store, run_id)
+        for tab in tabs:
+            tab.context.close()
 
 
 # --- run names are data ----------------------------------------------------------------------
@@ -169,8 +178,9 @@ def test_run_names_show_as_typed_on_every_page_and_fetch_nothing(server, browser
 
         go_to(page, "Compare", "compare")
         runs = {r.id: r for r in store.list()}
-        picker = page.get_by_test_id("stMultiSelect").first
-        picker.click()
+        # Compare picks the two newest; add the third by typing its id, as a user can.
+        picker = page.get_by_test_id("stMultiSelect").first.get_by_role("combobox")
+        picker.fill(finished[0])
         page.get_by_role("option", name=fmt.run_option_label(runs[finished[0]]),
                          exact=True).click()
         page.keyboard.press("Escape")
@@ -206,7 +216,19 @@ def test_a_server_killed_mid_run_and_restarted_shows_the_run_live(server, browse
     start_run(page, preset="modern", epochs=200, examples=10_240, name="outlives the server")
     expect(status_badge(page, "running")).to_be_visible(timeout=RUN_TIMEOUT * 1000)
     run = next(r for r in store.list() if r.name == "outlives the server")
+    try:
+        _restart_under(run, server, store, page)
+    finally:
+        _stopped(store, run.id)
+    go_to(page, "Inspect", "inspect")  # the run finished before the restart still loads
+    choose(page, "Model", f"{fmt.short_label(done)} · {fmt.percent(done.test_acc)} test acc")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Prediction")).to_be_visible()
+    screenshot(page, "restart-inspect")
+    page.context.close()
 
+
+def _restart_under(run, server: Server, store: RunStore, page: Page) -> None:
+    """Kill the server under a training run, restart it, and watch the same tab follow."""
     server.kill()
     assert store.get(run.id).status == "running"  # its process is alive (the store checks)
     trained = len(store.metrics(run.id))
@@ -218,11 +240,5 @@ def test_a_server_killed_mid_run_and_restarted_shows_the_run_live(server, browse
     seen = poll(lambda: chart_points(page), 60, "the curves after the restart")
     poll(lambda: chart_points(page) > seen, RUN_TIMEOUT, "the curves to grow again")
     assert re.search(r"Epoch \d+/200", page.get_by_test_id("stProgress").first.inner_text())
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop", exact=True).click()
     expect(status_badge(page, "stopped")).to_be_visible(timeout=30_000)
-
-    go_to(page, "Inspect", "inspect")  # the run finished before the restart still loads
-    choose(page, "Model", f"{fmt.short_label(done)} · {fmt.percent(done.test_acc)} test acc")
-    expect(page.get_by_test_id("stMetric").filter(has_text="Prediction")).to_be_visible()
-    screenshot(page, "restart-inspect")
-    page.context.close()
