@@ -8,7 +8,8 @@ runs that are training or waiting. Training itself happens in background process
 import streamlit as st
 
 from lenet_core.progress import progress_line
-from pages.common import STATUS_COLORS, device_label, navigation, router_ran, store
+from lenet_core.store import StoreError
+from pages.common import device_label, navigation, router_ran, status_badge, store, store_failed
 
 SIDEBAR_REFRESH_S = 2.0
 
@@ -20,15 +21,24 @@ page = navigation()
 
 @st.fragment(run_every=SIDEBAR_REFRESH_S)
 def active_runs() -> None:
-    runs = [r for r in store().list() if r.active]
+    try:
+        runs = [r for r in store().list() if r.active]
+    except StoreError:  # the page says why, once
+        return
     st.subheader("Active runs", divider="gray")
     if not runs:
         st.caption("None. Start one on the Train page.")
     for run in reversed(runs):  # oldest first: the order the queue runs them in
         frac, text = progress_line(run, eta=False)
-        st.markdown(f"**{run.name}**  \n:{STATUS_COLORS[run.status]}-badge[{run.status}]")
+        st.text(run.name)  # a name is data: never Markdown
+        status_badge(run)
         st.progress(frac, text=text if run.status == "running" else None)
 
+
+try:
+    store()  # opening it reads its header and version: a bad store stops every page here
+except StoreError as e:
+    store_failed(e)
 
 with st.sidebar:
     st.markdown("### :material/grid_on: LeNet Lab")
@@ -36,4 +46,7 @@ with st.sidebar:
     st.markdown(f":material/memory: **Device:** {device_label()}")
     active_runs()
 
-page.run()
+try:
+    page.run()
+except StoreError as e:  # damaged inside, or the disk refused a write
+    store_failed(e)

@@ -8,6 +8,8 @@ The shipped default model and a run's checkpoint load through the same `load`.
 
 from __future__ import annotations
 
+import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +18,7 @@ import torch
 from torch import nn
 
 from .config import ConfigError, TrainConfig
+from .data import class_names as dataset_classes
 from .model import build_lenet
 
 if TYPE_CHECKING:
@@ -40,12 +43,22 @@ class LoadedModel:
 
 
 def save(path: Path, config: TrainConfig, model: nn.Module, class_names: tuple[str, ...]) -> Path:
-    """Written atomically: a crash mid-write never leaves a half checkpoint behind."""
+    """Written atomically: a crash or a failed write (full disk) never leaves a half
+    checkpoint behind, nor its temporary file; the OSError goes to the caller."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_suffix(".tmp")
+    # Serialised in memory first (checkpoints are small): a failing disk then raises a plain
+    # OSError (no space left, file too large) instead of torch's zip-writer internals.
+    blob = io.BytesIO()
     torch.save({"format": FORMAT, "config": config.to_dict(), "state_dict": state,
-                "class_names": list(class_names)}, tmp)
-    tmp.replace(path)
+                "class_names": list(class_names)}, blob)
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_bytes(blob.getbuffer())
+        tmp.replace(path)
+    except BaseException:
+        if tmp.is_file():
+            tmp.unlink()
+        raise
     return path
 
 
@@ -57,18 +70,30 @@ def load(path: Path | str, label: str | None = None) -> LoadedModel:
     refused = CheckpointError(f"{path}: not a LeNet Lab checkpoint, or an unsafe file: refused")
     try:
         # weights_only: tensors and plain containers only; any other pickle is refused unrun.
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # arbitrary bytes make torch.load raise nearly anything (KeyError...)
+        # Whatever goes wrong reading an untrusted file means "refused"; torch's warnings and
+        # its advice (load with weights_only=False, the unsafe thing) never reach the user.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
         raise refused from e
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise refused
+    # The reasons are our own words: text from the file (keys, values, names) never reaches
+    # a message, so a crafted file cannot put its words on a page either.
+    stage = "its config is missing or not valid"
     try:
         config = TrainConfig.from_dict(ckpt["config"])
         net = build_lenet(config)
+        stage = "its weights do not fit its config"
         net.load_state_dict(ckpt["state_dict"])
-        class_names = tuple(str(c) for c in ckpt["class_names"])
-    except (KeyError, TypeError, RuntimeError, ConfigError) as e:
-        raise CheckpointError(f"{path}: a damaged LeNet Lab checkpoint ({e})".splitlines()[0]) from e
+        # The dataset's own names, so the pages show no words the file brought.
+        stage = f"its class names are not {config.dataset}'s"
+        class_names = tuple(ckpt["class_names"])
+        if class_names != dataset_classes(config.dataset):
+            raise ValueError(stage)
+    except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
+        raise CheckpointError(f"{path}: a damaged LeNet Lab checkpoint: {stage}") from e
     return LoadedModel(net.eval(), config, class_names, label or str(path))
 
 

@@ -144,8 +144,13 @@ class _ProgressBar:
 
 def _cmd_train(a) -> int:
     from .runner import execute
-    from .store import RunStore
+    from .store import RunStore, name_problem
     config = config_from_args(a)  # an unavailable device is a usage error, not a failed run
+    if a.name and (problem := name_problem(a.name)):
+        raise UsageError(f"--name: {problem}")
+    if a.save and os.path.isdir(a.save):  # refused before training, not after
+        raise UsageError(f"--save {a.save}: is a folder; give a file name such as "
+                         f"{os.path.join(a.save, 'model.pt')}")
     store = RunStore()
     run_id = store.create(config, a.name)
     store.claim(run_id, os.getpid(), max_running=None)
@@ -156,10 +161,14 @@ def _cmd_train(a) -> int:
         print(f"\nrun {run_id} interrupted; its curves are kept", file=sys.stderr)
         return 130
     run = store.get(run_id)
+    not_saved = None
     if a.save and store.checkpoint_path(run_id).is_file():
         import shutil
-        os.makedirs(os.path.dirname(os.path.abspath(a.save)), exist_ok=True)
-        shutil.copyfile(store.checkpoint_path(run_id), a.save)
+        try:  # where the user says, with the user's own rights: the run itself stays in the store
+            os.makedirs(os.path.dirname(os.path.abspath(a.save)), exist_ok=True)
+            shutil.copyfile(store.checkpoint_path(run_id), a.save)
+        except OSError as e:
+            not_saved = f"the checkpoint was not copied to {a.save}: {e.strerror}"
     summary = {"run_id": run_id, "status": run.status, "train_loss": run.train_loss,
                "train_acc": run.train_acc, "test_acc": run.test_acc,
                "examples_per_sec": run.examples_per_sec, "device": run.device}
@@ -180,6 +189,9 @@ def _cmd_train(a) -> int:
             print(hint.replace("`", ""))
         if run.error:
             print(f"error: {run.error}")
+    if not_saved:
+        print(f"lenet_core: error: {not_saved} (it is kept in the run store)", file=sys.stderr)
+        return 1
     return 0 if run.status in ("finished", "stopped") else 1
 
 
@@ -236,14 +248,18 @@ def _cmd_predict(a) -> int:
     from . import images
     from .inference import predict_proba
     model = _load_model(a)
+    read = []  # every image is read before any is classified: a bad one refuses the whole call
     for path in a.images:
         try:
-            image = images.read_file(path, model.config.dataset)
+            read.append(images.read_file(path, model.config.dataset))
         except images.BlankImage:
-            print(f"{path}: nothing drawn")
-            continue
+            read.append(None)
         except images.ImageError as e:
             raise UsageError(str(e)) from e
+    for path, image in zip(a.images, read, strict=True):
+        if image is None:
+            print(f"{path}: nothing drawn")
+            continue
         probs = predict_proba(model, image)[0]
         k = int(probs.argmax())
         print(f"{path}: {model.class_names[k]} ({probs[k]:.3f})")

@@ -7,6 +7,7 @@ Each function takes plain lenet_core values (metric points, activations, tensors
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -30,6 +31,12 @@ RUN_COLORS = ("#3B5BDB", "#E8590C", "#2B8A3E", "#C2255C", "#7048E8", "#F08C00", 
               "#495057")
 MAX_POINTS = 400  # per curve and redraw: every redraw ships the whole figure to the browser
 FIXED_RANGE_EPOCHS = 20  # up to this many epochs, the x axis spans the whole run from the start
+
+
+def literal(text: str) -> str:
+    """User text (a run's name) for a Plotly label, shown as typed: Plotly reads a subset of
+    HTML in labels (<b>, <a href>, <span style>), and decodes entities back to characters."""
+    return html.escape(text, quote=False)
 
 
 def run_color(k: int) -> str:
@@ -92,11 +99,12 @@ def training_figure(points: Sequence[dict[str, Any]], epochs: int, *,
 
 def overlay_figure(runs: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], key: str, *,
                    height: int = 320) -> go.Figure:
-    """One metric, one line per run: runs are (label, colour, metrics points)."""
+    """One metric, one line per run: runs are (label, colour, metrics points); labels are
+    plain text."""
     fig = go.Figure()
     for label, color, points in runs:
         xs, ys = curve(points, key)
-        fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines+markers",
+        fig.add_trace(go.Scatter(x=xs, y=ys, name=literal(label), mode="lines+markers",
                                  line=dict(width=2, color=color), marker=dict(size=4),
                                  hovertemplate="%{y:.4f}"))
     fig.update_xaxes(title_text="epoch", showgrid=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -53,3 +54,14 @@ def run_option_label(run: Run, *, status: bool = True) -> str:
 def when(timestamp: float) -> str:
     """A local date and time to the minute: "2026-11-26 08:47"."""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+_ECHO = re.compile(r"""(?:[,;] got |cannot read )(?:'.*'|".*")$""")
+
+
+def field_message(message: str) -> str:
+    """A check's message about a field, for a page that shows it as Markdown beside the field:
+    the text the user typed ("got '...'") is dropped. It is in the box above already, and here
+    Markdown would render it (an image link would be fetched). Numbers stay."""
+    return _ECHO.sub(lambda m: "" if m.group(0)[0] in ",;" else "cannot read it",
+                     message)

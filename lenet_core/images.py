@@ -10,6 +10,7 @@ wrong with a file is one line in ImageError.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,26 +39,32 @@ class BlankImage(ImageError):
 
 def decode(raw: bytes, name: str = "the file") -> np.ndarray:
     """PNG or JPEG bytes -> (H, W) float32 gray in [0, 1], as the file shows it (transparent
-    areas on white, EXIF rotation applied)."""
+    areas on white, EXIF rotation applied). Only the header is read before the pixel check, so
+    a small file that would decode to gigabytes (a decompression bomb) costs nothing."""
     if len(raw) > MAX_BYTES:
-        raise ImageError(f"{name} is {len(raw) / 2**20:.1f} MB; the limit is "
+        raise ImageError(f"{name} is too large: {len(raw) / 2**20:.1f} MB; the limit is "
                          f"{MAX_BYTES / 2**20:.0f} MB")
     try:
-        with Image.open(io.BytesIO(raw)) as im:
-            if im.format not in FORMATS:
-                raise ImageError(f"{name} is a {im.format} image; use a PNG or JPEG")
-            w, h = im.size
-            if w * h > MAX_PIXELS:
-                raise ImageError(f"{name} is {w}×{h} pixels; the limit is "
-                                 f"{MAX_PIXELS:,} pixels (4096×4096)")
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
-                im = Image.alpha_composite(Image.new("RGBA", im.size, "white"), im.convert("RGBA"))
-            return np.asarray(im.convert("L"), dtype=np.float32) / 255
+        with warnings.catch_warnings():  # PIL warns on big images; we refuse them ourselves
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(raw)) as im:
+                if im.format not in FORMATS:
+                    raise ImageError(f"{name} is a {im.format} image; use a PNG or JPEG")
+                w, h = im.size
+                if w * h > MAX_PIXELS:
+                    raise ImageError(f"{name} is too large: {w}×{h} pixels; the limit is "
+                                     f"{MAX_PIXELS:,} pixels (4096×4096)")
+                im = ImageOps.exif_transpose(im)
+                if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                    im = Image.alpha_composite(Image.new("RGBA", im.size, "white"),
+                                               im.convert("RGBA"))
+                return np.asarray(im.convert("L"), dtype=np.float32) / 255
     except ImageError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as e:
-        raise ImageError(f"{name} is not a PNG or JPEG image (or it is damaged)") from e
+    except Image.DecompressionBombError as e:  # PIL's own limit, far above ours
+        raise ImageError(f"{name} is too large (the limit is {MAX_PIXELS:,} pixels)") from e
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageError(f"{name} is not an image, or a damaged one (use a PNG or JPEG)") from e
 
 
 def light_on_dark(gray: np.ndarray) -> np.ndarray:
@@ -69,7 +76,10 @@ def light_on_dark(gray: np.ndarray) -> np.ndarray:
 def read(raw: bytes, dataset: str, name: str = "the file") -> np.ndarray:
     """Uploaded bytes -> the (28, 28) float image in [0, 1] that a `dataset` model reads."""
     data.info(dataset)
-    image = inference.preprocess(light_on_dark(decode(raw, name)), dataset)
+    gray = light_on_dark(decode(raw, name))
+    # A 28x28 picture is taken as already made the dataset's way (a test image saved as PNG):
+    # preprocessing it again would resample it and shift the answer a little.
+    image = gray if gray.shape == (28, 28) and gray.max() > 0 else inference.preprocess(gray, dataset)
     if image is None:
         raise BlankImage(f"{name} looks blank: nothing stands out from its background")
     return image
@@ -79,6 +89,8 @@ def read_file(path: Path | str, dataset: str) -> np.ndarray:
     path = Path(path)
     try:
         raw = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ImageError(f"{path}: no such file") from e
     except OSError as e:
         raise ImageError(f"cannot read {path}: {e.strerror or e}") from e
     return read(raw, dataset, str(path))

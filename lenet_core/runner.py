@@ -48,6 +48,9 @@ def spawn(run_ids: list[str], store: RunStore, max_running: int = 1) -> int:
             [sys.executable, "-m", "lenet_core.runner", *run_ids, "--runs", str(store.root),
              "--max-running", str(max_running)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C in the dashboard's terminal, or the terminal closing,
+            # stops the server but not the runs, which a restarted server shows again.
+            start_new_session=True,
         )
     for run_id in run_ids:
         store.set_pid(run_id, proc.pid)
@@ -138,14 +141,20 @@ def execute(store: RunStore, run_id: str, on_event=None) -> str:
 
         result = train(config, dataset=ds, on_event=both, should_stop=sink.stop_event.is_set)
         sink.close()
-        if result.status in ("finished", "stopped") and result.model is not None:
-            checkpoint.save(store.checkpoint_path(run_id), config, result.model, ds.info.classes)
-        store.finish(run_id, result.status, train_loss=result.train_loss,
+        status, error = result.status, None
+        if status in ("finished", "stopped") and result.model is not None:
+            path = store.checkpoint_path(run_id)
+            try:
+                checkpoint.save(path, config, result.model, ds.info.classes)
+            except OSError as e:  # a full disk, a file-size limit: the curves and numbers stay
+                status = "failed"
+                error = f"the checkpoint could not be written ({e.strerror or e}): {path}"
+        store.finish(run_id, status, error=error, train_loss=result.train_loss,
                      train_acc=result.train_acc, test_acc=result.test_acc,
                      examples_per_sec=result.examples_per_sec, train_time=result.train_time,
                      wall_time=result.wall_time, diverged_step=result.diverged_step,
                      device=device, data_source=ds.source)
-        return result.status
+        return status
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
         raise

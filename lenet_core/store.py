@@ -3,7 +3,8 @@
 One process writes a run (its trainer); any number read at once (pages, CLI, tests). A run
 whose process has died is marked `interrupted` by whoever next reads it, metrics intact.
 The schema and its migrations live in lenet_core.schema; opening a store applies the migrations
-it lacks, so an upgrade never loses a run.
+it lacks, so an upgrade never loses a run. Whatever sqlite reports (a damaged file, a full disk)
+reaches callers as one StoreError line, never sqlite's own.
 """
 
 from __future__ import annotations
@@ -14,19 +15,23 @@ import json
 import os
 import sqlite3
 import time
+import unicodedata
 import uuid
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import procs
 from .config import TrainConfig
 from .progress import Progress
-from .schema import SCHEMA_VERSION, migrate
+from .schema import SCHEMA_VERSION, StoreError, migrate
 
 STATUSES = ("queued", "running", "finished", "stopped", "diverged", "failed", "interrupted")
 ACTIVE = ("queued", "running")
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a live pid is not trusted
+NAME_MAX = 100  # characters in a run's name: it heads panels, legends and table columns
 
 METRIC_COLUMNS = ("x", "step", "train_loss", "train_acc", "test_acc")
 
@@ -84,21 +89,14 @@ def runs_root() -> Path:
     return Path(os.environ.get("LENET_RUNS", "runs"))
 
 
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie (exited, not yet reaped by its parent) is not alive for our purposes.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
+def name_problem(name: str) -> str | None:
+    """Why this run name is refused, or None. Names are shown everywhere as plain text; this
+    keeps them to one printable line of reasonable length."""
+    if len(name) > NAME_MAX:
+        return f"at most {NAME_MAX} characters, got {len(name)}"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return "only printable characters: no line breaks, tabs or control codes"
+    return None
 
 
 class RunStore:
@@ -106,21 +104,29 @@ class RunStore:
         self.root = Path(root) if root is not None else runs_root()
         self.root.mkdir(parents=True, exist_ok=True)
         self.db_path = self.root / "runs.db"
-        with closing(self._connect()) as db:
+        with self._db() as db:
             if db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 migrate(db, self.db_path)
 
-    def _connect(self) -> sqlite3.Connection:
-        # A fresh connection per call: safe across threads and processes, and cheap in SQLite.
-        db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout=30000")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        return db
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A fresh connection (safe across threads and processes, and cheap in SQLite), closed
+        after use; sqlite's errors become one StoreError line."""
+        try:
+            with closing(sqlite3.connect(self.db_path, timeout=30, isolation_level=None)) as db:
+                db.row_factory = sqlite3.Row
+                db.execute("PRAGMA busy_timeout=30000")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("PRAGMA foreign_keys=ON")
+                yield db
+        except sqlite3.OperationalError as e:  # locked past the timeout, disk full, read-only
+            raise StoreError(f"{self.db_path}: the run store cannot be used now ({e})") from e
+        except sqlite3.DatabaseError as e:  # not a database, or a damaged one
+            raise StoreError(f"{self.db_path} is damaged or not a LeNet Lab run store ({e}): "
+                             "move it aside to start a new one") from e
 
     def _write(self, sql: str, args: tuple = ()) -> None:
-        with closing(self._connect()) as db:
+        with self._db() as db:
             db.execute(sql, args)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -128,6 +134,8 @@ class RunStore:
     def create(self, config: TrainConfig, name: str | None = None, *,
                experiment_id: str | None = None, variant: str | None = None,
                executor: str = "local") -> str:
+        if name and (problem := name_problem(name)):
+            raise ValueError(f"run name: {problem}")
         run_id = _new_id()
         name = name or f"{config.dataset} {config.activation}/{config.pooling} " \
                        f"{config.optimizer} lr={config.lr:g}"
@@ -141,7 +149,7 @@ class RunStore:
         """Move a queued run to running if it is first in the queue and a slot is free.
 
         max_running=None starts it at once (a foreground CLI run does not wait in line)."""
-        with closing(self._connect()) as db:
+        with self._db() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 self._reap(db)
@@ -200,7 +208,7 @@ class RunStore:
         self._write("UPDATE runs SET stop_requested=1 WHERE id=?", (run_id,))
 
     def stop_requested(self, run_id: str) -> bool:
-        with closing(self._connect()) as db:
+        with self._db() as db:
             row = db.execute("SELECT stop_requested FROM runs WHERE id=?", (run_id,)).fetchone()
         return bool(row and row[0])
 
@@ -218,19 +226,22 @@ class RunStore:
     def _reap(self, db: sqlite3.Connection) -> None:
         """Active runs whose process is gone become interrupted; their metrics stay."""
         now = time.time()
-        for row in db.execute("SELECT id, pid, heartbeat, status FROM runs "
-                              "WHERE status IN ('queued','running')").fetchall():
+        for row in db.execute("SELECT id, pid, heartbeat, status, started_at FROM runs WHERE "
+                              "status IN ('queued','running') AND pid IS NOT NULL").fetchall():
             # A queued run waits on a live worker busy with the runs ahead of it: only a
-            # running run must keep its heartbeat fresh.
+            # running run must keep its heartbeat fresh. A silent heartbeat from the very
+            # process that claimed the run means a frozen process (a laptop asleep, SIGSTOP),
+            # not a dead one: it goes on when it wakes.
             stale = row["status"] == "running" and row["heartbeat"] is not None \
-                and now - row["heartbeat"] > HEARTBEAT_TIMEOUT
-            if row["pid"] is not None and (not _pid_alive(row["pid"]) or stale):
+                and now - row["heartbeat"] > HEARTBEAT_TIMEOUT \
+                and not procs.started_by(row["pid"], row["started_at"])
+            if not procs.alive(row["pid"]) or stale:
                 db.execute("UPDATE runs SET status='interrupted', finished_at=?, pid=NULL, "
                            "error=COALESCE(error, 'the training process ended unexpectedly') "
                            "WHERE id=? AND status IN ('queued','running')", (now, row["id"]))
 
     def get(self, run_id: str) -> Run:
-        with closing(self._connect()) as db:
+        with self._db() as db:
             self._reap(db)
             row = db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
         if row is None:
@@ -238,7 +249,7 @@ class RunStore:
         return _to_run(row)
 
     def list(self, status: str | None = None) -> list[Run]:
-        with closing(self._connect()) as db:
+        with self._db() as db:
             self._reap(db)
             if status:
                 rows = db.execute("SELECT * FROM runs WHERE status=? ORDER BY created_at DESC",
@@ -249,7 +260,7 @@ class RunStore:
 
     def runs_of(self, experiment_id: str) -> list[Run]:
         """An experiment's runs, in the order they were queued."""
-        with closing(self._connect()) as db:
+        with self._db() as db:
             self._reap(db)
             rows = db.execute("SELECT * FROM runs WHERE experiment_id=? ORDER BY created_at, id",
                               (experiment_id,)).fetchall()
@@ -266,7 +277,7 @@ class RunStore:
         return experiment_id
 
     def experiment(self, experiment_id: str) -> ExperimentRecord:
-        with closing(self._connect()) as db:
+        with self._db() as db:
             row = db.execute("SELECT * FROM experiments WHERE id=?", (experiment_id,)).fetchone()
         if row is None:
             raise NoSuchExperiment(f"no experiment with id {experiment_id!r}")
@@ -274,13 +285,13 @@ class RunStore:
 
     def experiments(self, name: str | None = None) -> list[ExperimentRecord]:
         """Experiment records, newest first (only those of one definition, with `name`)."""
-        with closing(self._connect()) as db:
+        with self._db() as db:
             rows = db.execute("SELECT * FROM experiments WHERE ? IS NULL OR name=? "
                               "ORDER BY created_at DESC, id DESC", (name, name)).fetchall()
         return [_to_experiment(r) for r in rows]
 
     def metrics(self, run_id: str) -> list[dict[str, Any]]:
-        with closing(self._connect()) as db:
+        with self._db() as db:
             rows = db.execute("SELECT x, step, train_loss, train_acc, test_acc FROM metrics "
                               "WHERE run_id=? ORDER BY step, rowid", (run_id,)).fetchall()
         return [dict(r) for r in rows]

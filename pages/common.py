@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from lenet_core import checkpoint, data, device, figures, fmt, images, saliency, tables
-from lenet_core.store import Run, RunStore
+from lenet_core.store import NoSuchRun, Run, RunStore, StoreError
 
 # st.badge colours of the run statuses.
 STATUS_COLORS = {"queued": "gray", "running": "blue", "finished": "green", "stopped": "orange",
@@ -61,6 +61,19 @@ def navigation():
 def store() -> RunStore:
     # Cheap to open (one SQLite connection per call), and $LENET_RUNS is read each time.
     return RunStore()
+
+
+def refusal(headline: str, detail: str) -> None:
+    """A red box with our own words, then the detail (which holds paths: data) as plain text."""
+    st.error(headline, icon=":material/block:")
+    st.text(detail)
+
+
+def store_failed(e: StoreError) -> None:
+    """What every page shows when runs.db cannot be used; nothing else runs."""
+    refusal("The run store cannot be used, so no run can be shown or started.", str(e))
+    st.session_state.pop(_ROUTED, None)  # the page did not run: it must not find the flag later
+    st.stop()
 
 
 @st.cache_resource(show_spinner="Finding the device…")
@@ -138,9 +151,18 @@ def pick_ref(page: str, *, dataset: str | None = None,
     return ref
 
 
+def use_model(ref: str) -> checkpoint.LoadedModel:
+    """The model `ref` names, loaded; one that cannot be used stops the page with one line."""
+    try:
+        return load_model(ref)
+    except (checkpoint.CheckpointError, NoSuchRun) as e:  # damaged, crafted, or just deleted
+        refusal("This model cannot be used; pick another.", str(e))
+        st.stop()
+
+
 def pick_model(page: str, **kw) -> checkpoint.LoadedModel:
-    """pick_ref's model, loaded."""
-    return load_model(pick_ref(page, **kw))
+    """pick_ref's model, loaded (see use_model)."""
+    return use_model(pick_ref(page, **kw))
 
 
 # streamlit-drawable-canvas 0.13 keeps its floating toolbar, invisible, over the top ~35 px of the

@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from lenet_core import evaluate, figures, figures_eval, fmt, outcome, tables
+from lenet_core import checkpoint, evaluate, figures, figures_eval, fmt, outcome, tables
 from pages.common import (
     recall,
+    refusal,
     remember,
     status_badge,
     store,
@@ -41,8 +42,17 @@ def _confusion_matrices(chosen: list) -> None:
                    "checkpoint (failed or stopped before the first epoch ended) and no matrix.")
     if not with_model:
         return
+    evals = {}
     with st.spinner("Evaluating on the test set (once per checkpoint)…"):
-        evals = {r.id: evaluate.for_ref(r.id, s, test_set(r.config.dataset)) for r in with_model}
+        for r in with_model:
+            try:
+                evals[r.id] = evaluate.for_ref(r.id, s, test_set(r.config.dataset))
+            except checkpoint.CheckpointError as e:  # damaged or crafted: refused, not shown
+                refusal("A chosen run's checkpoint cannot be used, so it has no matrix.",
+                        f"{fmt.short_label(r)}: {e}")  # the name is data: plain text
+    with_model = [r for r in with_model if r.id in evals]
+    if not with_model:
+        return
     labels = {r.id: fmt.short_label(r) for r in with_model}
     for start in range(0, len(with_model), PANELS_PER_ROW):
         for col, run in zip(st.columns(PANELS_PER_ROW), with_model[start:start + PANELS_PER_ROW],
@@ -128,9 +138,9 @@ else:
         for col, run in zip(st.columns(PANELS_PER_ROW), chosen[start:start + PANELS_PER_ROW],
                             strict=False):
             with col.container(border=True):
-                with st.container(horizontal=True, vertical_alignment="center"):
-                    st.markdown(f"<span style='color:{colors[run.id]}'>■</span> "
-                                f"**{fmt.short_label(run)}**", unsafe_allow_html=True)
+                with st.container(horizontal=True, vertical_alignment="top", wrap=False):
+                    st.markdown(f':color[■]{{foreground="{colors[run.id]}"}}', width="content")
+                    st.text(fmt.short_label(run), width="stretch")  # data: no Markdown, no HTML
                     status_badge(run)
                 st.plotly_chart(figures.training_figure(points[run.id], run.config.epochs,
                                                       diverged_at=outcome.diverged_x(run),

@@ -7,13 +7,13 @@ import streamlit as st
 from lenet_core import evaluate, figures, figures_eval
 from pages.common import (
     choose_model,
-    load_model,
     pick_ref,
     recall,
     remember,
     store,
     test_set,
     through_router,
+    use_model,
 )
 
 through_router()
@@ -43,7 +43,7 @@ st.caption("What a model gets wrong on its 10,000 test images: accuracy per clas
            "mixes up most, and the images behind any cell. Click a cell to see them.")
 
 ref = pick_ref("evaluate")
-model = load_model(ref)
+model = use_model(ref)
 ds = test_set(model.config.dataset)
 with st.spinner("Evaluating on the test set (once per checkpoint)…"):
     ev = evaluate.for_ref(ref, store(), ds)

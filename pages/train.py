@@ -5,6 +5,7 @@ import streamlit as st
 from lenet_core import figures, fmt, outcome, runner
 from lenet_core.config import GROUPS, PRESET_HELP, PRESETS, SPECS, ConfigError, Spec, build
 from lenet_core.progress import progress_line
+from lenet_core.store import name_problem
 from pages.common import recall, remember, show_key_figures, status_badge, store, through_router
 
 through_router()
@@ -43,13 +44,18 @@ def _load_preset() -> None:
 
 
 def _start() -> None:
+    name = st.session_state.run_name.strip()
     try:
         config = build(_values())
+        problems = {}
     except ConfigError as e:
-        st.session_state.form_errors = e.problems
+        problems = e.problems
+    if problem := name_problem(name):
+        problems["run_name"] = problem
+    st.session_state.form_errors = problems
+    if problems:
         return
-    st.session_state.form_errors = {}
-    run_id = runner.start(config, name=st.session_state.run_name.strip() or None, store=store())
+    run_id = runner.start(config, name=name or None, store=store())
     st.session_state.run_pick = remember("viewed_run", run_id)
     st.session_state.flash = f"Run {run_id} queued: it trains in the background."
 
@@ -67,7 +73,7 @@ if flash := st.session_state.pop("flash", None):
 def _error(name: str) -> None:
     """The field's message, in small red type right under it (narrow columns fit it)."""
     if message := st.session_state.form_errors.get(name):
-        escaped = message.replace("[", "\\[").replace("]", "\\]")
+        escaped = fmt.field_message(message).replace("[", "\\[").replace("]", "\\]")
         st.caption(f":red[:material/error: {escaped}]")
 
 
@@ -117,6 +123,7 @@ def config_form() -> None:
         for group in GROUPS:
             _group(group)
         st.text_input("Run name", key="run_name", placeholder="optional: a name is made up")
+        _error("run_name")
         st.form_submit_button("Start training", type="primary", on_click=_start,
                               icon=":material/play_arrow:", width="stretch")
     if st.session_state.form_errors:
@@ -133,7 +140,7 @@ def run_panel(run_id: str, was_active: bool) -> None:
     if was_active and not run.active:
         st.rerun()  # it just ended: redraw the page once, with the final state and no polling
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.markdown(f"#### {run.name}")
+        st.text(run.name)  # a name is data: never Markdown
         status_badge(run)
     st.caption(f"`{run.id}` · {run.config.dataset} · "
                f"{run.config.epochs} epochs · batch {run.config.batch_size} · "

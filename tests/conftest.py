@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated run store per test, and the real datasets (loaded once)."""
+"""Shared fixtures: an isolated run store per test, the real datasets (loaded once), and a
+headless browser for the end-to-end tests."""
 
 import os
 from pathlib import Path

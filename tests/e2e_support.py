@@ -17,6 +17,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from lenet_core.store import RunStore
 from tests.support import poll
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,15 +43,18 @@ class App:
     log: Path
 
 
-def start_app(runs: Path, log: Path, timeout: float = 90.0) -> App:
-    """`streamlit run app.py` on a free port, with its own run store; returns once healthy."""
-    port = free_port()
+def start_app(runs: Path, log: Path, timeout: float = 90.0, *, port: int | None = None,
+              own_session: bool = False) -> App:
+    """`streamlit run app.py` on a free port (or `port`), with its own run store; returns once
+    healthy. own_session: a process group of its own, as a shell starts it from a terminal."""
+    port = port or free_port()
     env = {**os.environ, "LENET_RUNS": str(runs), "PYTHONUNBUFFERED": "1"}
-    with open(log, "wb") as out:
+    with open(log, "ab") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "streamlit"), "run", "app.py",
              "--server.port", str(port), "--server.headless", "true"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=own_session)
     url = f"http://127.0.0.1:{port}"
 
     def healthy() -> bool:
@@ -66,6 +70,18 @@ def start_app(runs: Path, log: Path, timeout: float = 90.0) -> App:
     return App(url, runs, process, log)
 
 
+def stop_app(app: App) -> None:
+    """Stop every run the tests left training, then the server."""
+    store = RunStore(app.runs)
+    for run in store.list():  # never leave a training process behind
+        if run.active:
+            store.request_stop(run.id)
+    poll(lambda: not any(r.active for r in store.list()), 60, "the test's runs to stop")
+    if app.process.poll() is None:
+        app.process.terminate()
+        app.process.wait(timeout=30)
+
+
 def open_app(page: Page, url: str) -> None:
     page.goto(url)
     wait_ready(page)
@@ -75,6 +91,27 @@ def wait_ready(page: Page, timeout: float = 60_000) -> None:
     """The script has finished its run, and it raised nothing."""
     page.wait_for_selector(READY, timeout=timeout)
     expect(page.get_by_test_id("stException")).to_have_count(0)
+
+
+def status_badge(page: Page, status: str):
+    """The run panel's status badge showing `status`."""
+    return page.get_by_test_id("stMain").get_by_text(status, exact=True).first
+
+
+def start_run(page: Page, *, preset: str, epochs: int, examples: int, name: str,
+              batch_size: int | None = None) -> None:
+    """Fill the Train form as a user would and press Start training."""
+    choose(page, "Preset", preset)
+    form = page.get_by_test_id("stForm")
+    form.get_by_role("spinbutton", name="Epochs", exact=True).fill(str(epochs))
+    form.get_by_role("spinbutton", name="Max train examples").fill(str(examples))
+    if batch_size:
+        form.get_by_role("spinbutton", name="Batch size").fill(str(batch_size))
+    choose(page, "Device", "cpu")
+    form.get_by_role("textbox", name="Run name").fill(name)
+    form.get_by_role("button", name="Start training").click()
+    expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value(
+        re.compile(f"^{re.escape(name)} · "))
 
 
 def go_to(page: Page, title: str, path: str) -> None:

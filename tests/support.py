@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import pickle
 import time
+from pathlib import Path
 
 from lenet_core import checkpoint, data
 from lenet_core.config import MODERN, TrainConfig
@@ -60,3 +62,18 @@ def fill_run(store: RunStore, run_id: str, status: str = "finished", acc: float 
     store.finish(run_id, status, train_loss=0.1, train_acc=acc, test_acc=acc - 0.01,
                  examples_per_sec=12_345.0, train_time=7.5, diverged_step=diverged_step,
                  device="cpu (2 threads)")
+
+
+class _Exploit:
+    """Unpickling this runs a shell command: what a crafted checkpoint would do."""
+
+    def __reduce__(self):
+        import os
+        return (os.system, ("touch pwned",))
+
+
+def crafted_checkpoint(path: Path) -> Path:
+    """A pickle that claims to be a checkpoint and, if ever unpickled unsafely, creates the
+    file `pwned` in the working folder."""
+    path.write_bytes(pickle.dumps({"format": checkpoint.FORMAT, "x": _Exploit()}))
+    return path

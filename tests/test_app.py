@@ -117,15 +117,15 @@ def test_start_launches_a_background_run_with_the_form_config(store, monkeypatch
     assert at.selectbox(key="run_pick").value == run.id
     assert any("Queued" in (p.proto.text or "") for p in at.get("progress"))
     assert "Stop" in labels(at.button)
-    assert any("smoke" in m.value for m in at.sidebar.markdown)  # the active runs
+    assert "smoke" in [t.value for t in at.sidebar.text]  # the active runs
 
 
 def test_queued_runs_wait_in_the_sidebar_in_queue_order(store):
     first = store.create(MODERN, "first in line")
     store.create(MODERN, "second in line")
     at = open_page()
-    names = [m.value for m in at.sidebar.markdown if "in line" in m.value]
-    assert [n.split("**")[1] for n in names] == ["first in line", "second in line"]
+    names = [t.value for t in at.sidebar.text if "in line" in t.value]
+    assert names == ["first in line", "second in line"]
     assert at.selectbox(key="run_pick").value == store.list()[0].id != first  # the newest
 
 

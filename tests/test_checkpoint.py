@@ -1,14 +1,12 @@
 """Checkpoints: the one module that saves, loads and refuses them."""
 
-import pickle
-
 import pytest
 import torch
 
 from lenet_core import checkpoint, engine, inference
 from lenet_core.config import MODERN
 from lenet_core.store import RunStore
-from tests.support import add_run
+from tests.support import add_run, crafted_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +38,9 @@ def test_not_a_checkpoint_is_refused_in_one_line(tmp_path):
         checkpoint.load(tmp_path / "missing.pt")
 
 
-class _Exploit:
-    def __reduce__(self):
-        import os
-        return (os.system, ("touch pwned",))
-
-
 def test_a_crafted_pickle_runs_nothing_and_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    evil = tmp_path / "evil.pt"
-    evil.write_bytes(pickle.dumps({"format": checkpoint.FORMAT, "x": _Exploit()}))
+    evil = crafted_checkpoint(tmp_path / "evil.pt")
     with pytest.raises(checkpoint.CheckpointError) as err:
         checkpoint.load(evil)
     assert str(err.value).endswith("not a LeNet Lab checkpoint, or an unsafe file: refused")

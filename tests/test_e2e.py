@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from lenet_core.config import MODERN
 from lenet_core.store import ACTIVE, RunStore
@@ -25,6 +25,9 @@ from tests.e2e_support import (
     prediction_value,
     screenshot,
     start_app,
+    start_run,
+    status_badge,
+    stop_app,
 )
 from tests.support import add_run, poll
 
@@ -38,32 +41,7 @@ def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     server = start_app(tmp / "runs", tmp / "streamlit.log")
     yield server
-    store = RunStore(server.runs)
-    for run in store.list():  # never leave a training process behind
-        if run.active:
-            store.request_stop(run.id)
-    poll(lambda: not any(r.active for r in store.list()), 60, "the test's runs to stop")
-    server.process.terminate()
-    server.process.wait(timeout=30)
-
-
-def status_badge(page: Page, status: str):
-    return page.get_by_test_id("stMain").get_by_text(status, exact=True).first
-
-
-def start_run(page: Page, *, preset: str, epochs: int, examples: int, name: str,
-              batch_size: int | None = None) -> None:
-    choose(page, "Preset", preset)
-    form = page.get_by_test_id("stForm")
-    form.get_by_role("spinbutton", name="Epochs", exact=True).fill(str(epochs))
-    form.get_by_role("spinbutton", name="Max train examples").fill(str(examples))
-    if batch_size:
-        form.get_by_role("spinbutton", name="Batch size").fill(str(batch_size))
-    choose(page, "Device", "cpu")
-    form.get_by_role("textbox", name="Run name").fill(name)
-    form.get_by_role("button", name="Start training").click()
-    expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value(
-        re.compile(f"^{name} · "))
+    stop_app(server)
 
 
 def test_train_a_short_run_live_to_the_end(app, page):

@@ -50,9 +50,9 @@ def test_fashion_pictures_are_fitted_to_28_and_inverted_from_a_light_background(
 
 
 @pytest.mark.parametrize("raw, message", [
-    (b"%PDF-1.4 not an image at all", "is not a PNG or JPEG image"),
-    (b"\x89PNG\r\n\x1a\n truncated", "is not a PNG or JPEG image"),
-    (b"", "is not a PNG or JPEG image"),
+    (b"%PDF-1.4 not an image at all", "is not an image, or a damaged one"),
+    (b"\x89PNG\r\n\x1a\n truncated", "is not an image, or a damaged one"),
+    (b"", "is not an image, or a damaged one"),
 ])
 def test_a_file_that_is_not_an_image_gets_one_clear_line(raw, message):
     with pytest.raises(images.ImageError, match=message) as e:
@@ -103,4 +103,4 @@ def test_cli_predict_reads_files_as_the_upload_does(mnist, tmp_path, capsys):
     text.write_text("not an image")
     assert main(["predict", "--checkpoint", default, str(text)]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "is not a PNG or JPEG image" in err
+    assert len(err.strip().splitlines()) == 1 and "is not an image, or a damaged one" in err

@@ -1,7 +1,5 @@
-"""The background runner: a run in its own process finishes, stops, dies, queues and fails."""
-
-import os
-import signal
+"""The background runner: a run in its own process finishes, stops, queues and fails (a killed
+or frozen worker: tests/test_faults.py)."""
 
 import pytest
 import torch
@@ -36,16 +34,6 @@ def test_stop_a_background_run(store):
     assert run.status == "stopped"
     assert run.progress.step < 50 * 16
     assert store.checkpoint_path(run_id).is_file()
-
-
-def test_a_killed_run_is_interrupted_with_its_metrics_intact(store):
-    run_id = runner.start(QUICK.replace(epochs=50), "to kill", store=store)
-    poll(lambda: len(store.metrics(run_id)) >= 3)
-    pid = store.get(run_id).pid
-    os.kill(pid, signal.SIGKILL)
-    run = runner.wait(run_id, store, timeout=30)
-    assert run.status == "interrupted"
-    assert len(store.metrics(run_id)) >= 3
 
 
 def test_runs_queue_one_at_a_time(store):
