@@ -199,12 +199,15 @@ def _train_on(executor, config: TrainConfig, name: str | None, store) -> str:
           f"{executor.address}", file=sys.stderr)
     shown = 0
     try:
-        while (run := store.get(run_id)).active:
+        while True:
+            run = store.get(run_id)  # before its points: an ended run has all of them
             tests = [m for m in store.metrics(run_id) if m["test_acc"] is not None]
             for m in tests[shown:]:
                 print(f"epoch {m['x']:g} test acc {m['test_acc']:.3f} on {run.node}",
                       file=sys.stderr)
             shown = len(tests)
+            if not run.active:
+                break
             time.sleep(0.5)
     except KeyboardInterrupt:
         executor.stop(run_id, store)

@@ -56,14 +56,14 @@ def executor_for(address: str | None = None) -> Executor:
 
 def relaunch(run_ids: Sequence[str], store: RunStore, executor: Executor) -> list[str]:
     """Train ended runs (interrupted, failed, stopped) again from scratch: each gets a fresh
-    queued run with its config, name and experiment; the ended run stays as the record of
-    what happened. Returns the new run ids."""
+    queued run with its config, name, experiment and variant; the ended run stays as the
+    record of what happened. Returns the new run ids."""
     new = []
     for run_id in run_ids:
         run = store.get(run_id)
         if run.active:
             raise RuntimeError(f"run {run_id} is {run.status}; only an ended run can be relaunched")
         new.append(store.create(run.config, run.name, experiment_id=run.experiment_id,
-                                executor=executor.name))
+                                variant=run.variant, executor=executor.name))
     executor.launch(new, store)
     return new

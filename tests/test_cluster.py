@@ -98,33 +98,37 @@ def test_stop_ends_running_and_waiting_runs_and_frees_the_cluster(ray_cluster, s
     poll(lambda: not ray_cluster.worker_pids(ACTOR), timeout=30, what="the actors to end")
 
 
-def test_a_killed_worker_interrupts_its_run_which_can_be_relaunched(ray_cluster, store):
-    run_id = store.create(QUICK.replace(epochs=6), "to kill", executor="ray")
+def test_a_killed_worker_or_driver_interrupts_runs_which_can_be_relaunched(ray_cluster, store):
+    ids = [store.create(QUICK.replace(epochs=50, seed=k), f"fault {k}", executor="ray")
+           for k in range(2)]
     executor = RayExecutor(ray_cluster.address)
-    executor.launch([run_id], store)
-    poll(lambda: running_with_points(store, run_id), timeout=120, what="the run to train")
-    [pid] = poll(lambda: ray_cluster.worker_pids(ACTOR + ".train"), what="its worker process")
-    seen = len(store.metrics(run_id))
-    os.kill(pid, signal.SIGKILL)
-    run = runner.wait(run_id, store, timeout=60)
-    assert run.status == "interrupted"
-    assert run.error.startswith("the Ray worker ended unexpectedly")
-    assert len(store.metrics(run_id)) >= seen  # the curves so far are kept
+    executor.launch(ids, store)
+    poll(lambda: all(running_with_points(store, i) for i in ids), timeout=120,
+         what="both runs training")
+    seen = {i: len(store.metrics(i)) for i in ids}
 
-    [again] = relaunch([run_id], store, executor)
-    redone = runner.wait(again, store, timeout=180)
-    assert redone.status == "finished" and redone.name == run.name
-    assert store.get(run_id).status == "interrupted"  # the record of what happened stays
+    # A task's worker process is killed: its run is interrupted with Ray's reason.
+    os.kill(poll(lambda: ray_cluster.worker_pids(ACTOR + ".train"))[0], signal.SIGKILL)
+    killed = poll(lambda: next((r for r in map(store.get, ids) if not r.active), None),
+                  timeout=60, what="the run of the killed worker to end")
+    assert killed.status == "interrupted"
+    assert killed.error.startswith("the Ray worker ended unexpectedly")
+    assert len(store.metrics(killed.id)) >= seen[killed.id]  # its curves so far are kept
 
-
-def test_a_dead_driver_interrupts_its_runs_and_their_actors_end(ray_cluster, store):
-    run_id = store.create(QUICK.replace(epochs=50), "orphan", executor="ray")
-    RayExecutor(ray_cluster.address).launch([run_id], store)
-    poll(lambda: running_with_points(store, run_id), timeout=120, what="the run to train")
-    os.kill(store.get(run_id).pid, signal.SIGKILL)
-    run = runner.wait(run_id, store, timeout=30)
-    assert run.status == "interrupted"
+    # The driver dies: its other run reads as interrupted, and its actor ends with it.
+    [other] = set(ids) - {killed.id}
+    assert store.get(other).status == "running"
+    os.kill(store.get(other).pid, signal.SIGKILL)
+    assert runner.wait(other, store, timeout=30).status == "interrupted"
     poll(lambda: not ray_cluster.worker_pids(ACTOR), timeout=60, what="the orphaned actor to end")
+
+    # Relaunched, the run trains again under a new id; the interrupted record stays.
+    [again] = relaunch([killed.id], store, executor)
+    poll(lambda: running_with_points(store, again), timeout=120, what="the relaunched run")
+    assert store.get(again).name == killed.name
+    assert store.get(killed.id).status == "interrupted"
+    runner.stop(again, store)
+    assert runner.wait(again, store, timeout=60).status == "stopped"
 
 
 def test_a_driver_without_the_token_fails_within_the_timeout_with_ray_s_reason(
@@ -157,3 +161,21 @@ def test_cli_trains_on_the_cluster_and_lists_where_it_ran(ray_cluster, tmp_path)
                                          text=True, check=True).stdout)
     assert (listed["executor"], listed["node"], listed["threads"]) == \
         ("ray", socket.gethostname(), 1)
+
+
+def test_a_capped_sweep_runs_on_the_cluster(ray_cluster, tmp_path):
+    env = {**os.environ, "LENET_RUNS": str(tmp_path / "runs")}
+    done = subprocess.run(
+        [sys.executable, "-m", "lenet_core", "experiment", "sweep", "--preset", "d2l",
+         "--grid", "activation=sigmoid,relu", "--grid", "lr=0.1", "--seeds", "1",
+         "--epochs", "1", "--max-train-examples", "2048", "--json",
+         "--cluster", ray_cluster.address],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert len(report["runs"]) == 2
+    for run in report["runs"]:
+        assert run["status"] == "finished" and run["test_acc"] is not None
+        assert (run["executor"], run["node"]) == ("ray", socket.gethostname())
+    assert {row["variant"] for row in report["table"]} == \
+        {"activation=sigmoid, lr=0.1", "activation=relu, lr=0.1"}
