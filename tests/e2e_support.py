@@ -11,12 +11,14 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from lenet_core.store import RunStore
 from tests.support import poll
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +66,23 @@ def start_app(runs: Path, log: Path, timeout: float = 90.0) -> App:
 
     poll(healthy, timeout, "the app's health check")
     return App(url, runs, process, log)
+
+
+@contextmanager
+def serving(tmp: Path) -> Iterator[App]:
+    """The app with its own run store under `tmp`; on exit its active runs are stopped (no
+    training process is left behind) and the server ends."""
+    server = start_app(tmp / "runs", tmp / "streamlit.log")
+    try:
+        yield server
+    finally:
+        store = RunStore(server.runs)
+        for run in store.list():
+            if run.active:
+                store.request_stop(run.id)
+        poll(lambda: not any(r.active for r in store.list()), 60, "the test's runs to stop")
+        server.process.terminate()
+        server.process.wait(timeout=30)
 
 
 def open_app(page: Page, url: str) -> None:

@@ -25,7 +25,7 @@ from tests.e2e_support import (
     ink_at,
     open_app,
     screenshot,
-    start_app,
+    serving,
 )
 from tests.support import add_run, poll
 
@@ -36,16 +36,8 @@ RUN_TIMEOUT = 120  # seconds for a tiny run to queue, start, train and finish on
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    server = start_app(tmp / "runs", tmp / "streamlit.log")
-    yield server
-    store = RunStore(server.runs)
-    for run in store.list():  # never leave a training process behind
-        if run.active:
-            store.request_stop(run.id)
-    poll(lambda: not any(r.active for r in store.list()), 60, "the test's runs to stop")
-    server.process.terminate()
-    server.process.wait(timeout=30)
+    with serving(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
