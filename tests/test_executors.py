@@ -69,3 +69,12 @@ def test_a_listener_that_is_not_ray_times_out_with_a_clear_error(store):
         with pytest.raises(ClusterError, match=f"no answer from the Ray cluster at {address}"):
             executor.launch([run_id], store)
     assert store.get(run_id).status == "failed"
+
+
+def test_stopping_an_experiment_needs_no_cluster(store, monkeypatch, capsys):
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{free_port()}")  # down, or unreachable
+    experiment_id = store.create_experiment("sweep", 1, {}, "ray")
+    run_id = store.create(MODERN, "on the cluster", experiment_id=experiment_id, executor="ray")
+    assert main(["experiment", "stop", experiment_id]) == 0
+    assert capsys.readouterr().out.strip() == "asked 1 runs to stop"
+    assert store.get(run_id).stop_requested
