@@ -33,9 +33,11 @@ def running_with_points(store, run_id) -> bool:
 def test_runs_train_on_ray_live_and_equal_a_local_run_with_the_same_seed(ray_cluster, store):
     configs = [QUICK.replace(seed=s) for s in (0, 1)]
     ids = [store.create(c, f"seed {c.seed}", executor="ray") for c in configs]
-    # A run whose dataset the worker cannot load fails alone, with the loader's own message.
+    # A run whose dataset the worker cannot load fails alone, with the loader's own message;
+    # one that asks for a GPU the cluster lacks fails at once instead of waiting forever.
     no_data = store.create(QUICK.replace(dataset="mnist"), "no data", executor="ray")
-    RayExecutor(ray_cluster.address).launch([*ids, no_data], store)
+    no_gpu = store.create(QUICK.replace(device="cuda"), "no gpu", executor="ray")
+    RayExecutor(ray_cluster.address).launch([*ids, no_data, no_gpu], store)
 
     # The curves arrive while the runs train, not only at the end.
     live = poll(lambda: next((i for i in ids if running_with_points(store, i)), None),
@@ -51,6 +53,8 @@ def test_runs_train_on_ray_live_and_equal_a_local_run_with_the_same_seed(ray_clu
     failed = runner.wait(no_data, store, timeout=120)
     assert failed.status == "failed"
     assert failed.error.startswith("DataError: ") and "sha256" in failed.error
+    assert store.get(no_gpu).status == "failed" and "no node of the Ray cluster has a GPU" in \
+        store.get(no_gpu).error
 
     # The same config and seed trained here with the same thread count: identical numbers.
     twin = store.create(configs[0], "local twin")
