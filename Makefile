@@ -9,6 +9,10 @@ DEB_PACKAGES := chromium dataset-fashion-mnist fonts-wqy-microhei
 
 .PHONY: run test test-fast setup system lint default-model bench clean-venv
 
+# Keeps the tests' Ray cluster on loopback (Ray swaps 127.0.0.1 for the interface address
+# without it). Only for the one-node test cluster: a real cluster's nodes must not set it.
+test test-fast: export RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER := 0
+
 run: setup
 	$(VENV)/bin/streamlit run app.py
 

@@ -10,6 +10,7 @@ import sys
 import time
 
 from . import cli_experiment, data, outcome
+from .cluster import AddressError, ClusterError
 from .config import PRESET_HELP, PRESETS, SPECS, ConfigError, TrainConfig, from_text, preset
 from .schema import StoreError
 from .store import NotFound
@@ -48,11 +49,18 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             g.add_argument(flag(name), dest=name, metavar=metavar, help=text)
 
 
-def config_from_args(a: argparse.Namespace) -> TrainConfig:
+def add_cluster_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cluster", metavar="HOST:PORT",
+                   help="train on the Ray cluster at this address (default: $RAY_ADDRESS if set, "
+                        "else this machine); see docs/CLUSTER.md")
+
+
+def config_from_args(a: argparse.Namespace, device_available: bool = True) -> TrainConfig:
+    """device_available=False leaves the device to the machine that trains (a cluster's)."""
     given = {name: getattr(a, name) for name in SPECS if getattr(a, name) is not None}
     bools = {name: given.pop(name) for name in list(given) if SPECS[name].kind == "bool"}
     base = preset(a.preset).replace(**bools)
-    return from_text(given, base)
+    return from_text(given, base, device_available=device_available)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save", metavar="PATH", help="also copy the checkpoint to PATH")
     t.add_argument("--json", action="store_true",
                    help="end with one JSON line: run_id, status, metrics, device")
+    add_cluster_flag(t)
 
     r = sub.add_parser("runs", help="list the saved runs")
     r.add_argument("--json", action="store_true")
@@ -143,23 +152,29 @@ class _ProgressBar:
 
 
 def _cmd_train(a) -> int:
+    from .executors import executor_for
     from .runner import execute
     from .store import RunStore, name_problem
-    config = config_from_args(a)  # an unavailable device is a usage error, not a failed run
+    config = config_from_args(a, device_available=False)  # bad flags first, then the cluster
     if a.name and (problem := name_problem(a.name)):
         raise UsageError(f"--name: {problem}")
     if a.save and os.path.isdir(a.save):  # refused before training, not after
         raise UsageError(f"--save {a.save}: is a folder; give a file name such as "
                          f"{os.path.join(a.save, 'model.pt')}")
+    executor = executor_for(a.cluster)
     store = RunStore()
-    run_id = store.create(config, a.name)
-    store.claim(run_id, os.getpid(), max_running=None)
-    print(f"run {run_id}: {config.dataset}, {config.epochs} epochs", file=sys.stderr)
-    try:
-        execute(store, run_id, on_event=_ProgressBar())
-    except KeyboardInterrupt:
-        print(f"\nrun {run_id} interrupted; its curves are kept", file=sys.stderr)
-        return 130
+    if executor.name == "local":
+        config = config_from_args(a)  # an unavailable device is a usage error, not a failed run
+        run_id = store.create(config, a.name)
+        store.claim(run_id, os.getpid(), max_running=None)
+        print(f"run {run_id}: {config.dataset}, {config.epochs} epochs", file=sys.stderr)
+        try:
+            execute(store, run_id, on_event=_ProgressBar())
+        except KeyboardInterrupt:
+            print(f"\nrun {run_id} interrupted; its curves are kept", file=sys.stderr)
+            return 130
+    else:  # the cluster's workers judge the device
+        run_id = _train_on(executor, config, a.name, store)
     run = store.get(run_id)
     not_saved = None
     if a.save and store.checkpoint_path(run_id).is_file():
@@ -195,6 +210,33 @@ def _cmd_train(a) -> int:
     return 0 if run.status in ("finished", "stopped") else 1
 
 
+def _train_on(executor, config: TrainConfig, name: str | None, store) -> str:
+    """Launch one run on `executor` and follow it from the store until it ends (Ctrl-C stops
+    it, keeping its checkpoint); returns its id."""
+    from .runner import wait
+    run_id = store.create(config, name, executor=executor.name)
+    executor.launch([run_id], store)
+    print(f"run {run_id}: {config.dataset}, {config.epochs} epochs, on the Ray cluster at "
+          f"{executor.address}", file=sys.stderr)
+    shown = 0
+    try:
+        while True:
+            run = store.get(run_id)  # before its points: an ended run has all of them
+            tests = [m for m in store.metrics(run_id) if m["test_acc"] is not None]
+            for m in tests[shown:]:
+                print(f"epoch {m['x']:g} test acc {m['test_acc']:.3f} on {run.node}",
+                      file=sys.stderr)
+            shown = len(tests)
+            if not run.active:
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        executor.stop(run_id, store)
+        print(f"\nstopping run {run_id}...", file=sys.stderr)
+        wait(run_id, store, timeout=60)
+    return run_id
+
+
 def _cmd_runs(a) -> int:
     from .store import RunStore
     runs = RunStore().list()
@@ -202,7 +244,8 @@ def _cmd_runs(a) -> int:
         print(json.dumps([{"id": r.id, "name": r.name, "status": r.status,
                            "created_at": r.created_at, "test_acc": r.test_acc,
                            "train_loss": r.train_loss, "examples_per_sec": r.examples_per_sec,
-                           "device": r.device, "config": r.config.to_dict()} for r in runs]))
+                           "device": r.device, "executor": r.executor, "node": r.node,
+                           "threads": r.threads, "config": r.config.to_dict()} for r in runs]))
         return 0
     if not runs:
         print("no runs yet: python -m lenet_core train --help")
@@ -306,9 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         a = build_parser().parse_args(argv)
         return COMMANDS[a.command](a)
-    except (UsageError, ConfigError, NotFound) as e:
+    except (UsageError, ConfigError, NotFound, AddressError) as e:
         print(f"lenet_core: error: {e}", file=sys.stderr)
         return 2
-    except (data.DataError, StoreError) as e:
+    except (data.DataError, StoreError, ClusterError) as e:
         print(f"lenet_core: error: {e}", file=sys.stderr)
         return 1

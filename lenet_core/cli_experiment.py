@@ -17,6 +17,7 @@ POLL_S = 1.0  # how often a waiting `experiment run` looks at its runs
 
 
 def add_parser(sub, parser_class) -> None:
+    from .cli import add_cluster_flag
     e = sub.add_parser("experiment", help="the seed's Q&A and the book's exercises, answered "
                        "over several seeds")
     esub = e.add_subparsers(dest="action", required=True, parser_class=parser_class)
@@ -39,6 +40,7 @@ def add_parser(sub, parser_class) -> None:
                        help="cap every run's training set (quick runs)")
         r.add_argument("--json", action="store_true",
                        help="end with one JSON line: experiment, id, verdict, runs, table")
+        add_cluster_flag(r)
     sh = esub.add_parser("show", help="an experiment's table and verdict")
     sh.add_argument("id")
     out = sh.add_mutually_exclusive_group()
@@ -155,7 +157,8 @@ def run(a: argparse.Namespace) -> int:
     if a.action in ("show", "stop"):
         store.experiment(a.id)  # NoSuchExperiment: one line, exit 2
         if a.action == "stop":
-            print(f"asked {experiments.stop(a.id, store, _executor(a))} runs to stop")
+            # The stop flag lives in the store, wherever the runs train: no cluster to reach.
+            print(f"asked {experiments.stop(a.id, store)} runs to stop")
             return 0
         report = experiments.report(a.id, store)
         if a.markdown:

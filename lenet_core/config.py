@@ -277,7 +277,8 @@ def build(values: Mapping[str, Any], base: TrainConfig | None = None, *,
     return base.replace(**values)
 
 
-def from_text(texts: Mapping[str, str | list[str]], base: TrainConfig | None = None) -> TrainConfig:
+def from_text(texts: Mapping[str, str | list[str]], base: TrainConfig | None = None, *,
+              device_available: bool = True) -> TrainConfig:
     """`build` from the command line's words: every unreadable or bad value is reported."""
     values, problems = {}, {}
     for name, text in texts.items():
@@ -288,7 +289,7 @@ def from_text(texts: Mapping[str, str | list[str]], base: TrainConfig | None = N
             shown = " ".join(text) if isinstance(text, list) else text
             problems[name] = spec.problem(shown) or f"cannot read {shown!r}"
     try:
-        config = build(values, base)
+        config = build(values, base, device_available=device_available)
     except ConfigError as e:
         raise ConfigError(problems | e.problems) from None
     if problems:

@@ -7,6 +7,7 @@ executor, stop through `stop`, and watch the store (runner.wait) to see them end
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -42,7 +43,27 @@ class LocalExecutor(Executor):
 
 
 def executor_for(address: str | None = None) -> Executor:
-    """The local queue unless a cluster address is given."""
-    if not address:
+    """Where runs go: a Ray cluster at `address` (HOST:PORT), or at RAY_ADDRESS when `address`
+    is None; otherwise, or for an empty address, the local queue. A cluster address must
+    answer within seconds, else cluster.ClusterError (one line)."""
+    if address is None:
+        address = os.environ.get("RAY_ADDRESS", "")
+    if not address.strip():
         return LocalExecutor()
-    raise NotImplementedError("running on a cluster is not available yet")
+    from .cluster import RayExecutor  # Ray itself is only imported by the driver it starts
+    return RayExecutor(address)
+
+
+def relaunch(run_ids: Sequence[str], store: RunStore, executor: Executor) -> list[str]:
+    """Train ended runs (interrupted, failed, stopped) again from scratch: each gets a fresh
+    queued run with its config, name, experiment and variant; the ended run stays as the
+    record of what happened. Returns the new run ids."""
+    new = []
+    for run_id in run_ids:
+        run = store.get(run_id)
+        if run.active:
+            raise RuntimeError(f"run {run_id} is {run.status}; only an ended run can be relaunched")
+        new.append(store.create(run.config, run.name, experiment_id=run.experiment_id,
+                                variant=run.variant, executor=executor.name))
+    executor.launch(new, store)
+    return new

@@ -56,7 +56,8 @@ class Progress:
 def progress_line(run: Run, *, eta: bool = True) -> tuple[float, str]:
     """(fraction done, "Epoch 2/10 · batch 37/235 · 12,345 examples/s · ETA 0:42 · cpu")."""
     if run.status == "queued":
-        return 0.0, "Queued: starts when the run ahead of it ends"
+        return 0.0, ("Queued: waiting for a free worker on the Ray cluster" if run.executor == "ray"
+                     else "Queued: starts when the run ahead of it ends")
     p = run.progress
     if p is None:
         return 0.0, "Starting: loading the data and building the model…"
@@ -65,5 +66,5 @@ def progress_line(run: Run, *, eta: bool = True) -> tuple[float, str]:
     if eta:
         parts.append(f"ETA {duration(p.eta)}")
         if run.device:
-            parts.append(run.device)
+            parts.append(run.device + (f" on {run.node} (Ray)" if run.executor == "ray" else ""))
     return p.fraction, " · ".join(parts)

@@ -21,7 +21,8 @@ import traceback
 import torch
 
 from . import checkpoint, data
-from .engine import Event, train
+from .config import TrainConfig
+from .engine import Event, TrainResult, train
 from .progress import Progress
 from .store import Run, RunStore
 
@@ -41,13 +42,19 @@ def start(config, name: str | None = None, store: RunStore | None = None,
 
 
 def spawn(run_ids: list[str], store: RunStore, max_running: int = 1) -> int:
-    """One worker process that trains these queued runs in order; returns its pid. Each run
-    records the pid, so a dead worker's runs read as interrupted."""
+    """One worker process that trains these queued runs in order; returns its pid."""
+    return spawn_process("lenet_core.runner", run_ids, store,
+                         "--max-running", str(max_running)).pid
+
+
+def spawn_process(module: str, run_ids: list[str], store: RunStore, *args: str,
+                  pass_fds: tuple[int, ...] = ()) -> subprocess.Popen:
+    """`python -m module RUN_IDS --runs ROOT ARGS` in the background, logging to the first
+    run's log. Each run records its pid, so a dead process's runs read as interrupted."""
     with open(store.root / f"{run_ids[0]}.log", "wb") as log:  # the child keeps its own handle
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lenet_core.runner", *run_ids, "--runs", str(store.root),
-             "--max-running", str(max_running)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", module, *run_ids, "--runs", str(store.root), *args],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, pass_fds=pass_fds,
             # Its own session: Ctrl-C in the dashboard's terminal, or the terminal closing,
             # stops the server but not the runs, which a restarted server shows again.
             start_new_session=True,
@@ -56,7 +63,7 @@ def spawn(run_ids: list[str], store: RunStore, max_running: int = 1) -> int:
         store.set_pid(run_id, proc.pid)
     _children[proc.pid] = proc
     _reap_children()
-    return proc.pid
+    return proc
 
 
 def stop(run_id: str, store: RunStore | None = None) -> None:
@@ -141,30 +148,43 @@ def execute(store: RunStore, run_id: str, on_event=None) -> str:
 
         result = train(config, dataset=ds, on_event=both, should_stop=sink.stop_event.is_set)
         sink.close()
-        status, error = result.status, None
-        if status in ("finished", "stopped") and result.model is not None:
-            path = store.checkpoint_path(run_id)
-            try:
-                checkpoint.save(path, config, result.model, ds.info.classes)
-            except OSError as e:  # a full disk, a file-size limit: the curves and numbers stay
-                status = "failed"
-                error = f"the checkpoint could not be written ({e.strerror or e}): {path}"
-        store.finish(run_id, status, error=error, train_loss=result.train_loss,
-                     train_acc=result.train_acc, test_acc=result.test_acc,
-                     examples_per_sec=result.examples_per_sec, train_time=result.train_time,
-                     wall_time=result.wall_time, diverged_step=result.diverged_step,
-                     device=device, data_source=ds.source)
-        return status
+        return record(store, run_id, config, result, ds.info.classes, device, ds.source)
     except KeyboardInterrupt:
         store.finish(run_id, "interrupted", error="interrupted by the user (Ctrl-C)")
         raise
     except Exception as e:  # any failure is recorded on the run; the curves stay
-        store.finish(run_id, "failed", error=f"{type(e).__name__}: {e}")
+        store.finish(run_id, "failed", error=error_text(e))
         traceback.print_exc()
         return "failed"
     finally:
         if sink is not None:
             sink.close()
+
+
+def error_text(e: BaseException) -> str:
+    """A failed run's error as the store records it: "DataError: mnist is not available: ..."."""
+    return f"{type(e).__name__}: {e}"
+
+
+def record(store: RunStore, run_id: str, config: TrainConfig, result: TrainResult,
+           class_names: tuple[str, ...], device: str, data_source: str) -> str:
+    """How a training ended, into the store: the checkpoint (a finished or stopped run's
+    weights) and the final metrics; returns the status. Local and cluster runs end through
+    here alike."""
+    status, error = result.status, None
+    if status in ("finished", "stopped") and result.model is not None:
+        path = store.checkpoint_path(run_id)
+        try:
+            checkpoint.save(path, config, result.model, class_names)
+        except OSError as e:  # a full disk, a file-size limit: the curves and numbers stay
+            status = "failed"
+            error = f"the checkpoint could not be written ({e.strerror or e}): {path}"
+    store.finish(run_id, status, error=error, train_loss=result.train_loss,
+                 train_acc=result.train_acc, test_acc=result.test_acc,
+                 examples_per_sec=result.examples_per_sec, train_time=result.train_time,
+                 wall_time=result.wall_time, diverged_step=result.diverged_step,
+                 device=device, data_source=data_source)
+    return status
 
 
 def _worker(run_ids: list[str], runs: str, max_running: int) -> int:

@@ -153,10 +153,11 @@ class RunStore:
             db.execute("BEGIN IMMEDIATE")
             try:
                 self._reap(db)
-                running = db.execute(
-                    "SELECT COUNT(*) FROM runs WHERE status='running'").fetchone()[0]
-                first = db.execute("SELECT id FROM runs WHERE status='queued' "
-                                   "ORDER BY created_at, id LIMIT 1").fetchone()
+                # This machine's queue: cluster runs neither hold a slot nor block the line.
+                running = db.execute("SELECT COUNT(*) FROM runs WHERE status='running' "
+                                     "AND executor='local'").fetchone()[0]
+                first = db.execute("SELECT id FROM runs WHERE status='queued' AND "
+                                   "executor='local' ORDER BY created_at, id LIMIT 1").fetchone()
                 status = db.execute("SELECT status FROM runs WHERE id=?", (run_id,)).fetchone()
                 if max_running is None:
                     ok = status is not None and status["status"] == "queued"
@@ -172,6 +173,9 @@ class RunStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+
+    def set_executor(self, run_id: str, executor: str) -> None:
+        self._write("UPDATE runs SET executor=? WHERE id=?", (executor, run_id))
 
     def set_placement(self, run_id: str, node: str, threads: int) -> None:
         """Where the run trains: the machine and its torch thread count."""

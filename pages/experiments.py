@@ -1,11 +1,15 @@
 """Experiments: the seed's Q&A and the book's exercises answered in one click, over seeds."""
 
+import os
+
 import streamlit as st
 
 from lenet_core import experiment_figures as xfig
 from lenet_core import experiments, fmt
 from lenet_core.catalog import EXPERIMENTS, sweep
+from lenet_core.cluster import ClusterError
 from lenet_core.config import PRESETS, SPECS, ConfigError, preset
+from lenet_core.executors import Executor, executor_for
 from lenet_core.progress import progress_line
 from pages.common import recall, remember, store, table_height, through_router
 
@@ -14,24 +18,57 @@ through_router()
 REFRESH_S = 2.0  # how often a running experiment's view redraws
 SWEEP = "sweep"
 SWEEPABLE = [n for n, s in SPECS.items() if n not in ("seed", "device")]
+HERE, CLUSTER = "This machine", "Ray cluster at"  # where a launch's runs go (docs/CLUSTER.md)
 
 
-def _launch(definition, epochs: int, seeds: int, cap: int | None) -> None:
+def run_on(form: str) -> None:
+    """The "Run on" choice of a launch form: this machine, or a Ray cluster at an address
+    (RAY_ADDRESS by default); a cluster that cannot be used is named beside the address."""
+    address = os.environ.get("RAY_ADDRESS", "")
+    a, b = st.columns([5, 4], vertical_alignment="bottom")
+    a.radio("Run on", (HERE, CLUSTER), index=1 if address else 0, horizontal=True,
+            key=f"on-{form}", help="This machine's queue trains one run at a time; a Ray "
+            "cluster trains one run per free CPU and streams the curves back here.")
+    b.text_input("Cluster address", address, key=f"addr-{form}", placeholder="HOST:6379",
+                 label_visibility="collapsed", help="The Ray head node's HOST:PORT")
+    if message := st.session_state.get("cluster_errors", {}).get(form):
+        st.error(message, icon=":material/error:")
+
+
+def _executor(form: str) -> Executor:
+    ss = st.session_state
+    return executor_for(ss[f"addr-{form}"] if ss[f"on-{form}"] == CLUSTER else "")
+
+
+def _where(executor: Executor) -> str:
+    return f"on the Ray cluster at {executor.address}" if executor.name == "ray" else \
+        "in the background"
+
+
+def _launch(definition, epochs: int, seeds: int, cap: int | None, executor: Executor) -> None:
     experiment_id = experiments.launch(definition, store(), epochs=epochs, seeds=seeds,
-                                       max_train_examples=cap)
+                                       max_train_examples=cap, executor=executor)
     remember(f"exp_record_{definition.name}", experiment_id)
     st.session_state[f"exp_record_{definition.name}"] = experiment_id
-    st.session_state.flash = f"Experiment {experiment_id} queued: its runs train in the background."
+    st.session_state.flash = f"Experiment {experiment_id} queued: its runs train " \
+                             f"{_where(executor)}."
 
 
 def _submit(definition, record_id: str | None = None) -> None:
     """The launch form's values are read here: a form's widgets change only on submit."""
     ss, name = st.session_state, definition.name
-    if record_id is None:
-        _launch(definition, ss[f"ep-{name}"], ss[f"seeds-{name}"], ss[f"cap-{name}"])
-    else:
-        n = len(experiments.add_seeds(record_id, store(), ss[f"seeds-{name}"]))
-        st.session_state.flash = f"{n} more runs queued."
+    errors = ss.setdefault("cluster_errors", {})
+    try:
+        executor = _executor(name)
+        if record_id is None:
+            _launch(definition, ss[f"ep-{name}"], ss[f"seeds-{name}"], ss[f"cap-{name}"],
+                    executor)
+        else:
+            n = len(experiments.add_seeds(record_id, store(), ss[f"seeds-{name}"], executor))
+            ss.flash = f"{n} more runs queued {_where(executor)}."
+        errors.pop(name, None)
+    except ClusterError as e:
+        errors[name] = str(e)
 
 
 def launch_form(definition, record_id: str | None) -> None:
@@ -46,8 +83,8 @@ def launch_form(definition, record_id: str | None) -> None:
         c.number_input("Max train examples", 1, 60_000, None, placeholder="all 60,000",
                              key=f"cap-{definition.name}", help="A quick look on less data.")
         runs = len(definition.variants) * seeds
-        st.caption(f"{len(definition.variants)} variants x {seeds} seeds = {runs} runs, "
-                   "queued one at a time through the background runner.")
+        st.caption(f"{len(definition.variants)} variants x {seeds} seeds = {runs} runs.")
+        run_on(definition.name)
         left, right = st.columns(2)
         left.form_submit_button("Launch", type="primary", icon=":material/play_arrow:",
                                 width="stretch", on_click=_submit, args=(definition,))
@@ -162,13 +199,17 @@ def experiment_card(definition) -> None:
 
 def _launch_sweep() -> None:
     ss = st.session_state
+    errors = ss.setdefault("cluster_errors", {})
     try:
         fields = experiments.parse_grid([f"{f}={ss.get(f'sw-{f}', '')}" for f in ss.sw_fields])
         definition = sweep(fields, preset(ss.sw_preset), ss.sw_epochs)
-        _launch(definition, ss.sw_epochs, ss.sw_seeds, ss.sw_cap)
+        _launch(definition, ss.sw_epochs, ss.sw_seeds, ss.sw_cap, _executor(SWEEP))
         ss.sweep_errors = {}
+        errors.pop(SWEEP, None)
     except ConfigError as e:
         ss.sweep_errors = e.problems
+    except ClusterError as e:
+        errors[SWEEP] = str(e)
 
 
 def sweep_card() -> None:
@@ -193,6 +234,7 @@ def sweep_card() -> None:
         b.number_input("Seeds", 1, 20, 3, key="sw_seeds")
         c.number_input("Max train examples", 1, 60_000, None, key="sw_cap",
                        placeholder="all 60,000")
+        run_on(SWEEP)
         st.form_submit_button("Launch sweep", type="primary", icon=":material/play_arrow:",
                               on_click=_launch_sweep)
     for field in set(errors) - set(st.session_state.get("sw_fields", [])):

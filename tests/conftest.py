@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated run store per test, the real datasets (loaded once), and a
-headless browser for the end-to-end tests."""
+headless browser for the end-to-end tests, and a real Ray cluster on 127.0.0.1 (started once
+per session, only if a test asks for it)."""
 
 import os
 from pathlib import Path
@@ -9,6 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # The real datasets live in the project's data folder (`make test` prepares it).
 os.environ.setdefault("LENET_DATA", str(ROOT / "data"))
+# Ray stays on loopback: without this it swaps 127.0.0.1 for the machine's interface address.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+# Runs go where a test says: a developer's RAY_ADDRESS must not send them to a cluster.
+os.environ.pop("RAY_ADDRESS", None)
 
 
 @pytest.fixture
@@ -50,3 +55,27 @@ def page(browser):
     context.set_default_timeout(30_000)
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory):
+    """A 2-CPU Ray head on 127.0.0.1 with token authentication. Its data folder holds the real
+    Fashion-MNIST and a corrupt MNIST: a worker that cannot load a dataset."""
+    from tests import ray_cluster as rc
+    data = tmp_path_factory.mktemp("cluster-data")
+    (data / "FashionMNIST").symlink_to(Path(os.environ["LENET_DATA"]).resolve() / "FashionMNIST")
+    raw = data / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (raw / name).write_bytes(b"not the dataset")
+    cluster = rc.start(data)
+    saved = {k: os.environ.get(k) for k in cluster.env}
+    os.environ.update(cluster.env)  # the drivers that tests launch inherit the token
+    yield cluster
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    rc.stop(cluster)

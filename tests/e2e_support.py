@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,17 @@ def stop_app(app: App) -> None:
     if app.process.poll() is None:
         app.process.terminate()
         app.process.wait(timeout=30)
+
+
+@contextmanager
+def serving(tmp: Path) -> Iterator[App]:
+    """The app with its own run store under `tmp`; on exit its active runs are stopped (no
+    training process is left behind) and the server ends."""
+    server = start_app(tmp / "runs", tmp / "streamlit.log")
+    try:
+        yield server
+    finally:
+        stop_app(server)
 
 
 def open_app(page: Page, url: str) -> None:

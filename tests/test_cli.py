@@ -2,6 +2,7 @@
 help in-process, through the same `main`)."""
 
 import json
+import socket
 import subprocess
 import sys
 
@@ -79,6 +80,8 @@ def test_train_modern_reaches_97_percent_on_mnist_in_one_epoch(tmp_path, monkeyp
 
     listed = json.loads(cli("runs", "--json").stdout)
     assert [r["id"] for r in listed] == [result["run_id"]]
+    assert listed[0]["executor"] == "local" and listed[0]["node"] == socket.gethostname()
+    assert listed[0]["threads"] >= 1
 
     # predict with that run on a real MNIST digit saved as a PNG (dark on light, as on paper).
     from lenet_core import data

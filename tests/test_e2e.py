@@ -24,10 +24,9 @@ from tests.e2e_support import (
     open_app,
     prediction_value,
     screenshot,
-    start_app,
+    serving,
     start_run,
     status_badge,
-    stop_app,
 )
 from tests.support import add_run, poll
 
@@ -38,10 +37,8 @@ RUN_TIMEOUT = 120  # seconds for a tiny run to queue, start, train and finish on
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    server = start_app(tmp / "runs", tmp / "streamlit.log")
-    yield server
-    stop_app(server)
+    with serving(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
 
 
 def test_train_a_short_run_live_to_the_end(app, page):

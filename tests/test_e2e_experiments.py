@@ -7,24 +7,15 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from lenet_core.store import RunStore
-from tests.e2e_support import CHART, CHROMIUM, CHROMIUM_ARGS, choose, open_app, screenshot, start_app
-from tests.support import poll
+from tests.e2e_support import CHART, CHROMIUM, CHROMIUM_ARGS, choose, open_app, screenshot, serving
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e-exp")
-    server = start_app(tmp / "runs", tmp / "streamlit.log")
-    yield server
-    store = RunStore(server.runs)
-    for run in store.list():
-        if run.active:
-            store.request_stop(run.id)
-    poll(lambda: not any(r.active for r in store.list()), 60, "the test's runs to stop")
-    server.process.terminate()
-    server.process.wait(timeout=30)
+    with serving(tmp_path_factory.mktemp("e2e-exp")) as server:
+        yield server
 
 
 def test_launch_a_capped_experiment_and_see_its_verdict(app):

@@ -44,3 +44,13 @@ def test_outcome_hints(store):
     assert outcome.hint(boom) == outcome.DIVERGED_HINT and not outcome.at_chance(boom)
     fine = store.get(add_run(store, name="fine", checkpoint_file=False))
     assert outcome.hint(fine) is None and outcome.diverged_x(fine) is None
+
+
+def test_progress_of_a_run_on_a_cluster_says_where(store):
+    run_id = store.create(MODERN, "far", executor="ray")
+    assert progress_line(store.get(run_id))[1] == \
+        "Queued: waiting for a free worker on the Ray cluster"
+    store.claim(run_id, 1, None)
+    store.set_placement(run_id, "node-7", 1)
+    store.heartbeat(run_id, Progress(0, 8, 16, 8, 80, 5000.0, 4.0), device="cpu (1 thread)")
+    assert progress_line(store.get(run_id))[1].endswith("· cpu (1 thread) on node-7 (Ray)")

@@ -94,3 +94,14 @@ def test_a_store_from_a_newer_version_is_refused_untouched(tmp_path):
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
     with pytest.raises(StoreError, match="newer LeNet Lab"):
         RunStore(root)
+
+
+def test_the_local_queue_ignores_runs_on_a_cluster(store):
+    # A cluster run that is training, and one waiting for the cluster's CPUs, neither take this
+    # machine's slot nor hold up its queue.
+    on_ray = [store.create(QUICK, f"ray {k}", executor="ray") for k in range(2)]
+    assert store.claim(on_ray[0], os.getpid(), max_running=None)
+    local = store.create(QUICK, "here")
+    assert store.claim(local, os.getpid(), max_running=1)
+    assert store.get(local).status == "running"
+    assert store.get(on_ray[1]).status == "queued"
