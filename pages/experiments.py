@@ -11,7 +11,7 @@ from lenet_core.cluster import ClusterError
 from lenet_core.config import PRESETS, SPECS, ConfigError, preset
 from lenet_core.executors import Executor, executor_for
 from lenet_core.progress import progress_line
-from pages.common import recall, remember, store, table_height, through_router
+from pages.common import recall, refusal, remember, store, table_height, through_router
 
 through_router()
 
@@ -32,7 +32,7 @@ def run_on(form: str) -> None:
     b.text_input("Cluster address", address, key=f"addr-{form}", placeholder="HOST:6379",
                  label_visibility="collapsed", help="The Ray head node's HOST:PORT")
     if message := st.session_state.get("cluster_errors", {}).get(form):
-        st.error(message, icon=":material/error:")
+        refusal("This cluster cannot be used.", message)  # the message holds the typed address
 
 
 def _executor(form: str) -> Executor:
@@ -228,7 +228,7 @@ def sweep_card() -> None:
             st.text_input(f"{spec.label} values", key=f"sw-{field}",
                           placeholder=f"comma-separated ({hint})", help=spec.help)
             if field in errors:
-                st.error(errors[field], icon=":material/error:")
+                st.error(fmt.field_message(errors[field]), icon=":material/error:")
         a, b, c = st.columns(3)
         a.number_input("Epochs", 1, 1000, 2, key="sw_epochs")
         b.number_input("Seeds", 1, 20, 3, key="sw_seeds")
@@ -238,7 +238,7 @@ def sweep_card() -> None:
         st.form_submit_button("Launch sweep", type="primary", icon=":material/play_arrow:",
                               on_click=_launch_sweep)
     for field in set(errors) - set(st.session_state.get("sw_fields", [])):
-        st.error(f"{field}: {errors[field]}", icon=":material/error:")
+        refusal(fmt.field_message(errors[field]), field)  # the typed name: plain text
     record_id = pick_record(SWEEP)
     if record_id:
         active = experiments.result(record_id, store()).active

@@ -17,8 +17,10 @@ def test_an_unreachable_cluster_is_named_beside_the_address_and_nothing_launches
     at.text_input(key="addr-qa-channels").input(address)
     next(b for b in at.button if b.label == "Launch").click().run()
     assert not at.exception, at.exception
-    assert [e.value for e in at.error] == \
-        [f"cannot reach a Ray cluster at {address}: connection refused"]
+    assert [e.value for e in at.error] == ["This cluster cannot be used."]
+    # The reason, with the typed address, as plain text: never Markdown.
+    assert f"cannot reach a Ray cluster at {address}: connection refused" in \
+        [t.value for t in at.text]
     assert store.experiments() == [] and store.list() == []
 
 
