@@ -157,6 +157,6 @@ def conv_stage_activations(acts: list[Activation]) -> list[Activation]:
 
 
 def conv_kernels(model: LoadedModel) -> dict[str, torch.Tensor]:
-    """Each conv layer's weights, (out, in, 5, 5)."""
+    """Each conv layer's weights, (out, in, k, k), in order."""
     return {name: m.weight.detach().clone() for name, m in model.net.named_children()
             if isinstance(m, nn.Conv2d)}

@@ -153,9 +153,12 @@ for k, (a, b) in enumerate(zip(stages[0][:2], stages[1][:2], strict=True)):
 kernels = inference.conv_kernels(model)
 if kernels:
     st.subheader("Convolution kernels")
-    st.caption("Each 5×5 kernel scaled by its largest weight: red positive, blue negative. "
-               "Columns are output channels, rows input channels.")
-    cols = st.columns([1, 3])
-    for col, (name, weight) in zip(cols, kernels.items(), strict=False):
-        col.plotly_chart(figures.kernel_figure(name, weight, width=260 if col is cols[0] else 800),
-                         key=f"kernels-{name}", config={"displayModeBar": False})
+    size = next(iter(kernels.values())).shape[-1]
+    st.caption(f"Each {size}×{size} kernel scaled by its largest weight: red positive, blue "
+               "negative. Columns are output channels, rows input channels.")
+    # The first layer (one input channel) is a narrow strip beside the second; any further
+    # layer gets the full width below.
+    slots = [*st.columns([1, 3]), *(st.container() for _ in range(len(kernels) - 2))]
+    for i, (slot, (name, weight)) in enumerate(zip(slots, kernels.items(), strict=False)):
+        slot.plotly_chart(figures.kernel_figure(name, weight, width=260 if i == 0 else 800),
+                          key=f"kernels-{name}", config={"displayModeBar": False})

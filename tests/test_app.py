@@ -6,13 +6,15 @@ live refresh and the canvas are covered by the browser tests in test_e2e.py.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from lenet_core import checkpoint, data, runner
 from lenet_core.config import MODERN, PRESETS, SPECS
-from tests.support import add_run
+from tests.support import TWO_EPOCHS, add_run
 
 TIMEOUT = 60  # the first run imports torch and loads a dataset
 
@@ -216,6 +218,18 @@ def test_inspect_shows_layers_feature_maps_kernels_and_prediction(store):
     assert len(at.get("plotly_chart")) == 1 + 6 + 1 + 3 * 2 + 2
     prediction = next(m for m in at.metric if m.label == "Prediction")
     assert prediction.value == "7"  # test image 0 is a 7
+
+
+def test_inspect_shows_every_conv_stage_of_a_grown_model(store):
+    grown = TWO_EPOCHS.replace(conv_channels=(6, 16, 32), kernel_size=3, hidden=(64,))
+    add_run(store, grown, name="three stages")
+    at = open_page("inspect")
+    assert not at.exception, at.exception
+    titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+              for c in at.get("plotly_chart")]
+    kernel_titles = [t for t in titles if "kernels of 3×3" in t]
+    assert len(kernel_titles) == 3  # conv1, conv2 and conv3, each 3×3
+    assert any("Each 3×3 kernel" in c.value for c in at.caption)
 
 
 def test_inspect_inputs_by_class_and_last_drawing(store):
