@@ -110,16 +110,17 @@ def markdown(report: dict) -> str:
     if runs:
         epochs = sorted({r["config"]["epochs"] for r in runs})
         seeds = sorted({r["config"]["seed"] for r in runs})
-        threads = sorted({str(r.get("threads")) for r in runs})
+        ran = [r for r in runs if r.get("node")] or runs  # queued runs have no node yet
+        threads = sorted({str(r.get("threads")) for r in ran})
         lines += [f"Experiment `{report['id']}`: {len(runs)} runs (seeds "
                   f"{', '.join(map(str, seeds))}), {'/'.join(map(str, epochs))} epochs, "
                   + ("the full training sets unless a variant sets its size"
                      if report["max_train_examples"] is None else
                      f"training sets capped at {report['max_train_examples']:,} examples")
                   + ", on "
-                  f"{', '.join(sorted({r['executor'] for r in runs}))} "
-                  f"({', '.join(sorted({r['node'] or '?' for r in runs}))}, {'/'.join(threads)} "
-                  "threads).", "",
+                  f"{', '.join(sorted({r['executor'] for r in ran}))} "
+                  f"({', '.join(sorted({r['node'] or '?' for r in ran}))}, {'/'.join(threads)} "
+                  f"thread{'' if threads == ['1'] else 's'} per run).", "",
                   "| variant | seeds | test acc % | train acc % | gap (points) | parameters | "
                   "examples/s | train time s | did not learn |",
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
