@@ -8,7 +8,15 @@ runs that are training or waiting. Training itself happens in background process
 import streamlit as st
 
 from lenet_core.progress import progress_line
-from pages.common import STATUS_COLORS, device_label, navigation, router_ran, store
+from pages.common import (
+    STATUS_COLORS,
+    device_label,
+    navigation,
+    router_ran,
+    store,
+    tab_visible,
+    watch_tab,
+)
 
 SIDEBAR_REFRESH_S = 2.0
 
@@ -18,7 +26,7 @@ router_ran()
 page = navigation()
 
 
-@st.fragment(run_every=SIDEBAR_REFRESH_S)
+@st.fragment(run_every=SIDEBAR_REFRESH_S if tab_visible() else None)
 def active_runs() -> None:
     runs = [r for r in store().list() if r.active]
     st.subheader("Active runs", divider="gray")
@@ -35,5 +43,6 @@ with st.sidebar:
     st.caption("LeNet-5 on MNIST and Fashion-MNIST: train, look inside, draw, compare.")
     st.markdown(f":material/memory: **Device:** {device_label()}")
     active_runs()
+    watch_tab()
 
 page.run()
