@@ -19,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the project: app.py, pages/
 CHROMIUM = "/usr/bin/chromium"
+READY = "[data-testid=stApp][data-test-script-state=notRunning]"  # a script run has ended
+CHART = "[data-testid=stPlotlyChart]"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 

@@ -214,7 +214,8 @@ def collect(quick: bool = False) -> dict:
         "time_to_accuracy": tta,
         "draw_latency": draw_latency(),
         "runner": runner_vs_cli(n // 4 if quick else 30_000, 1 if quick else 2),
-        "watched": watched_vs_cli(bench_config(quick), 1 if quick else 2),
+        "watched": watched_vs_cli(bench_config(quick), 1 if quick else 2,
+                                  quiet_wait_s=0 if quick else 60, cost_s=5 if quick else 20),
         "memory": peak_memory_mb(),
     }
     report["goals"] = _goals(report, quick)
@@ -267,5 +268,8 @@ def run_bench(json_out: bool = False, quick: bool = False) -> int:
         print("watched run, CPU-s while it trained: " + "; ".join(
             f"{arm} " + ", ".join(f"{k} {v:.1f}" for k, v in a["cpu_s"].items())
             for arm, a in w["arms"].items()))
+        cost = w["arms"]["dashboard"]["watch_cost"]
+        print(f"watching, CPU-s per minute: server {cost['server']:.1f}, browser "
+              f"{cost['browser']:.1f} (a point every {w['point_s']} s, nothing training)")
     print(f"memory: {report['memory']}")
     return 0

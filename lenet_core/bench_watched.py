@@ -6,109 +6,35 @@ The two alternate; the report gives medians. Beside the throughput, where the CP
 the watched run trained, read from /proc/<pid>/stat: the worker, the Streamlit server, the
 browser's process tree, and this harness (the bench process and Playwright's driver).
 
-`watched_vs_cli` takes several app folders (say a worktree of an older commit beside this one),
-so that versions of the pages alternate in one process and compare on equal terms.
+`watched_vs_cli` takes several app folders (say a checkout of an older commit beside this one),
+so that versions of the pages alternate in one process and compare on equal terms:
+`python -m lenet_core.bench_watched before=/tmp/old after=.`. `watch_cost` adds a figure that
+holds on a busy machine: the CPU the server and browser spend showing a run that only
+pretends to train.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import appserver
+from .appserver import CHART, READY
 from .config import D2L, TrainConfig
+from .cpu_time import CpuMeter, descendants, wait_quiet
+from .progress import Progress
 from .store import RunStore
 
 SAMPLE_S = 0.5  # seconds between CPU samples while a watched run trains
-READY = "[data-testid=stApp][data-test-script-state=notRunning]"
-_CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-# --- CPU time per process, from /proc ---------------------------------------------------------
-
-@dataclass(frozen=True)
-class Proc:
-    ppid: int
-    comm: str
-    cpu: float  # user + system seconds of its own threads (reaped children excluded)
-
-
-def processes() -> dict[int, Proc]:
-    """Every process this user can read: {pid: Proc}."""
-    out = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            text = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue  # it ended while we looked
-        comm = text[text.index("(") + 1:text.rindex(")")]
-        f = text[text.rindex(")") + 2:].split()  # f[0] is field 3 (state) of proc(5)
-        out[int(entry.name)] = Proc(int(f[1]), comm, (int(f[11]) + int(f[12])) / _CLK_TCK)
-    return out
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine has been busy since boot, all cores together."""
-    with open("/proc/stat") as f:
-        ticks = [int(v) for v in f.readline().split()[1:]]
-    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / _CLK_TCK  # less idle and iowait
-
-
-def descendants(table: dict[int, Proc], pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for p, proc in table.items():
-        children.setdefault(proc.ppid, []).append(p)
-    out, todo = set(), [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.add(c)
-            todo.append(c)
-    return out
-
-
-class CpuMeter:
-    """CPU seconds per group of processes over a window. A process alive at the first sample
-    counts from then, one born later from zero; one that ends counts up to its last sample.
-    "others" is whatever else kept the machine busy meanwhile: a figure taken beside a busy
-    neighbour is not to be trusted."""
-
-    def __init__(self, groups):
-        self.groups = groups  # table -> {group: set of pids}
-        self.start: dict[tuple[str, int], float] = {}
-        self.last: dict[tuple[str, int], float] = {}
-        self.first_at: float | None = None
-        self.last_at = 0.0
-        self.busy: list[float] = []
-
-    def sample(self) -> None:
-        table = processes()
-        self.busy.append(machine_busy())
-        first = self.first_at is None
-        for group, pids in self.groups(table).items():
-            for pid in pids & table.keys():
-                key = (group, pid)
-                self.start.setdefault(key, table[pid].cpu if first else 0.0)
-                self.last[key] = table[pid].cpu
-        self.last_at = time.monotonic()
-        self.first_at = self.last_at if first else self.first_at
-
-    def totals(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for (group, pid), cpu in self.last.items():
-            out[group] = out.get(group, 0.0) + cpu - self.start[(group, pid)]
-        if self.busy:
-            out["others"] = max(0.0, self.busy[-1] - self.busy[0] - sum(out.values()))
-        out["window_s"] = self.last_at - (self.first_at or self.last_at)
-        return out
+POINT_S = 0.45  # a curve point every this many seconds: the bench run's pace at ~20k examples/s
 
 
 # --- one run each way ---------------------------------------------------------------------------
@@ -146,6 +72,28 @@ def _start_from_form(page, config: TrainConfig) -> None:
     form.get_by_role("button", name="Start training").click()
 
 
+def _groups(server: int):
+    """Process groups of a watched run: its worker (the server's child), the server, the
+    browser's processes and this harness (this process and Playwright's driver)."""
+    me = os.getpid()
+
+    def groups(table: dict) -> dict[str, set[int]]:
+        served = descendants(table, server) | {server}
+        ours = descendants(table, me) - served
+        browser = {p for p in ours if table[p].comm.startswith(("chromium", "chrome"))}
+        return {"worker": served - {server}, "server": {server}, "browser": browser,
+                "harness": ours - browser | {me}}
+
+    return groups
+
+
+def _open(context, url: str):
+    page = context.new_page()
+    page.goto(url)
+    page.wait_for_selector(READY, timeout=60_000)
+    return page
+
+
 def watched_run(browser, app: appserver.App, config: TrainConfig, timeout: float = 600) -> dict:
     """Start the run from the Train page and keep the page open on it until it ends; its
     examples/s and the CPU seconds of each process group while it trained."""
@@ -153,9 +101,7 @@ def watched_run(browser, app: appserver.App, config: TrainConfig, timeout: float
     before = {r.id for r in store.list()}
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     try:
-        page = context.new_page()
-        page.goto(app.url + "/train")
-        page.wait_for_selector(READY, timeout=60_000)
+        page = _open(context, app.url + "/train")
         _start_from_form(page, config)
         deadline = time.monotonic() + timeout
         while not (new := [r for r in store.list() if r.id not in before]):
@@ -163,16 +109,7 @@ def watched_run(browser, app: appserver.App, config: TrainConfig, timeout: float
                 raise TimeoutError("the Train page started no run")
             page.wait_for_timeout(100)  # lets Playwright take the browser's messages meanwhile
         run_id = new[0].id
-        server, me = app.process.pid, os.getpid()
-
-        def groups(table):
-            served = descendants(table, server) | {server}
-            ours = descendants(table, me) - served
-            browser_tree = {p for p in ours if table[p].comm.startswith(("chromium", "chrome"))}
-            return {"worker": served - {server}, "server": {server}, "browser": browser_tree,
-                    "harness": ours - browser_tree | {me}}  # this process, Playwright's driver
-
-        meter = CpuMeter(groups)
+        meter = CpuMeter(_groups(app.process.pid))
         while (run := store.get(run_id)).active:
             if run.status == "running":
                 meter.sample()
@@ -186,14 +123,62 @@ def watched_run(browser, app: appserver.App, config: TrainConfig, timeout: float
     return {"examples_per_sec": run.examples_per_sec, "cpu_s": meter.totals()}
 
 
+def _feed(store: RunStore, run_id: str, stop: threading.Event, point_s: float) -> None:
+    """A run's records as its worker writes them, without the training: a training point every
+    point_s seconds, a test point at each epoch's end, the progress alongside."""
+    batches, every, step, started = 176, 35, 0, time.monotonic()  # the bench run's epoch
+    while not stop.wait(point_s):
+        step += every
+        epoch, batch = divmod(step, batches)
+        store.add_point(run_id, step / batches, step, 2.3 / (1 + step / batches), 0.8)
+        if batch < every:
+            store.add_point(run_id, float(epoch), step, test_acc=0.75)
+        store.heartbeat(run_id, Progress(epoch, batch, batches, step, 10 * batches, 20_000.0,
+                                         time.monotonic() - started), "cpu")
+
+
+def watch_cost(browser, app: appserver.App, seconds: float, point_s: float = POINT_S,
+               path: str = "/train") -> dict:
+    """CPU seconds per minute that the server and the browser spend showing a run that gains a
+    point every point_s seconds, on the page at `path`. Nothing trains meanwhile, so unlike
+    the throughput this figure barely moves when other work shares the machine."""
+    store = RunStore(app.runs)
+    run_id = store.create(D2L, "bench: watched, not training")
+    store.claim(run_id, os.getpid(), max_running=None)
+    stop = threading.Event()
+    feeder = threading.Thread(target=_feed, args=(store, run_id, stop, point_s), daemon=True)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    try:
+        feeder.start()
+        page = _open(context, app.url + path)
+        page.wait_for_selector(f"{CHART} .js-plotly-plot", timeout=60_000)
+        meter = CpuMeter(_groups(app.process.pid))
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            meter.sample()
+            page.wait_for_timeout(SAMPLE_S * 1000)
+        meter.sample()
+    finally:
+        stop.set()
+        feeder.join()
+        context.close()
+        store.finish(run_id, "stopped")
+    t = meter.totals()
+    return {g: round(t.get(g, 0.0) * 60 / t["window_s"], 2) for g in ("server", "browser")}
+
+
 # --- the figure -------------------------------------------------------------------------------
 
-def watched_vs_cli(config: TrainConfig, repeats: int,
-                   apps: dict[str, Path] | None = None) -> dict:
+def watched_vs_cli(config: TrainConfig, repeats: int, apps: dict[str, Path] | None = None,
+                   quiet_wait_s: float = 60, cost_s: float = 20) -> dict:
     """The CLI and each app's watched run, alternated `repeats` times (the order reversed
-    every other round); medians, and each app's ratio to the CLI."""
+    every other round); medians, and each app's ratio to the CLI. Before each run it waits
+    (up to quiet_wait_s; 0: not at all) for the machine to be idle; each run reports the CPU
+    others took meanwhile. Then each app's watch_cost over cost_s seconds, `repeats` times."""
     if reason := appserver.browser_missing():
         return {"skipped": reason}
+    if not Path("/proc/stat").is_file():
+        return {"skipped": "no /proc here: the CPU split reads it (Linux only)"}
     from playwright.sync_api import sync_playwright
 
     apps = apps or {"dashboard": appserver.ROOT}
@@ -207,15 +192,24 @@ def watched_vs_cli(config: TrainConfig, repeats: int,
             for r in range(repeats):
                 order = ["cli", *apps]
                 for arm in order if r % 2 == 0 else order[::-1]:
+                    busy_before = wait_quiet(quiet_wait_s) if quiet_wait_s else None
                     if arm == "cli":
                         samples[arm].append(cli_run(config, root / "cli"))
                     else:
                         samples[arm].append(watched_run(browser, servers[arm], config))
+                    samples[arm][-1]["busy_before"] = busy_before
+            costs = {k: [watch_cost(browser, servers[k], cost_s) for _ in range(repeats)]
+                     for k in apps}
         finally:
             browser.close()
             for server in servers.values():
                 server.stop()
-    return _summary(config, repeats, samples)
+    out = _summary(config, repeats, samples)
+    for k, runs in costs.items():
+        out["arms"][k]["watch_cost"] = {
+            g: statistics.median(c[g] for c in runs) for g in ("server", "browser")}
+    out["watch_cost_s"], out["point_s"] = cost_s, POINT_S
+    return out
 
 
 def _summary(config: TrainConfig, repeats: int, samples: dict[str, list[dict]]) -> dict:
@@ -225,7 +219,9 @@ def _summary(config: TrainConfig, repeats: int, samples: dict[str, list[dict]]) 
         arms[arm] = {"examples_per_sec": statistics.median(s["examples_per_sec"] for s in runs),
                      "cpu_s": {g: statistics.median(s["cpu_s"].get(g, 0.0) for s in runs)
                                for g in groups},
-                     "samples": [s["examples_per_sec"] for s in runs]}
+                     "samples": [s["examples_per_sec"] for s in runs],
+                     "busy_before": [s["busy_before"] and round(s["busy_before"], 2)
+                                     for s in runs]}
     cli = arms["cli"]["examples_per_sec"]
     for arm, a in arms.items():
         if arm != "cli":
@@ -243,3 +239,24 @@ def bench_config(quick: bool) -> TrainConfig:
     if quick:
         return D2L.replace(epochs=2, max_train_examples=10_240, device="cpu")
     return D2L.replace(epochs=10, max_train_examples=45_000, device="cpu")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Versions of the dashboard side by side: `python -m lenet_core.bench_watched
+    before=/tmp/old-checkout after=.` (each folder holds app.py and pages/)."""
+    p = argparse.ArgumentParser(prog="python -m lenet_core.bench_watched", description=main.__doc__)
+    p.add_argument("apps", nargs="+", metavar="NAME=APP_DIR")
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--cost-s", type=float, default=20, help="seconds of each watch-cost sample")
+    p.add_argument("--quiet-wait-s", type=float, default=60)
+    p.add_argument("--quick", action="store_true", help="a short run: checks the machinery")
+    a = p.parse_args(argv)
+    apps = dict(arg.split("=", 1) for arg in a.apps)
+    report = watched_vs_cli(bench_config(a.quick), a.repeats, {k: Path(v) for k, v in apps.items()},
+                            quiet_wait_s=a.quiet_wait_s, cost_s=a.cost_s)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,12 +10,15 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from lenet_core.appserver import launch_chromium, start_app  # noqa: F401 (the tests' entry points)
+from lenet_core.appserver import (  # noqa: F401 (re-exported for the tests)
+    CHART,
+    READY,
+    launch_chromium,
+    start_app,
+)
 from tests.support import poll
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-READY = "[data-testid=stApp][data-test-script-state=notRunning]"
-CHART = "[data-testid=stPlotlyChart]"
 
 
 def open_app(page: Page, url: str) -> None:

@@ -128,6 +128,7 @@ def test_bench_quick_reports_every_figure(tmp_path, monkeypatch):
             arms["dashboard"]["examples_per_sec"] / arms["cli"]["examples_per_sec"])
         assert arms["dashboard"]["cpu_s"]["worker"] > 0
         assert {"server", "browser", "others"} <= set(arms["dashboard"]["cpu_s"])
+        assert arms["dashboard"]["watch_cost"]["browser"] > 0
     assert set(report["goals"]) == {"engine_speedup", "epoch_speedup", "fashion_90_seconds",
                                     "mnist_99_seconds", "draw_latency_ms", "runner_vs_cli",
                                     "watched_vs_cli"}
