@@ -193,7 +193,8 @@ class _Sent:
 
 def live_chart(key: str, version: object, figure: Callable[[], go.Figure], *, live: bool,
                config: dict | None = None) -> None:
-    """st.plotly_chart for a chart that grows while runs train.
+    """st.plotly_chart for a chart that grows while runs train. `key` names what it shows (the
+    runs in it): another choice of runs is another key, drawn at once.
 
     A chart whose figure changed is remounted, and the browser builds it anew (tenths of a
     CPU-second on a small machine). So the figure is rebuilt only when `version` changed (the

@@ -205,6 +205,17 @@ def test_a_hidden_tab_stops_refreshing_and_catches_up_when_shown(running, app, p
     poll(lambda: page.evaluate("window.sentAt.length") > sent + 1, 10, "the tab to refresh again")
 
 
+def test_compare_follows_a_run_while_it_trains(running, app, page):
+    store, run_id = running
+    add_run(store, MODERN.replace(epochs=2), "compare done")  # with the running one: the newest
+    open_app(page, app.url + "/compare")
+    expect(page.locator(CHART)).to_have_count(3 + 2)
+    before = chart_points(page)  # train loss, overlaid: the finished run's 10 points
+    store.add_point(run_id, 0.2, 3, 2.0, 0.1)
+    poll(lambda: chart_points(page) == before + 1, POINT_DELAY_S, "the new point, overlaid")
+    poll(lambda: chart_points(page, 4) == 2, POINT_DELAY_S, "the new point in the run's panel")
+
+
 def test_draw_a_digit(app, page):
     open_app(page, app.url + "/draw")
     expect(page.get_by_role("heading", name="Draw", level=1)).to_be_visible()
