@@ -72,6 +72,23 @@ def _start_from_form(page, config: TrainConfig) -> None:
     form.get_by_role("button", name="Start training").click()
 
 
+def _start_run(page, store: RunStore, before: set[str], config: TrainConfig,
+               tries: int = 3, wait_s: float = 30) -> str:
+    """Press Start training until a run exists. Seen on a loaded machine: a form submitted
+    within a second or so of the page opening came back reset, with field errors and no run
+    (the page's first reruns had not settled); a second try, on a reloaded page, started it."""
+    for _ in range(tries):
+        _start_from_form(page, config)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if new := [r for r in store.list() if r.id not in before]:
+                return new[0].id
+            page.wait_for_timeout(100)  # lets Playwright take the browser's messages meanwhile
+        page.reload()
+        page.wait_for_selector(READY, timeout=60_000)
+    raise TimeoutError(f"the Train page started no run in {tries} tries")
+
+
 def _groups(server: int):
     """Process groups of a watched run: its worker (the server's child), the server, the
     browser's processes and this harness (this process and Playwright's driver)."""
@@ -102,13 +119,8 @@ def watched_run(browser, app: appserver.App, config: TrainConfig, timeout: float
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     try:
         page = _open(context, app.url + "/train")
-        _start_from_form(page, config)
+        run_id = _start_run(page, store, before, config)
         deadline = time.monotonic() + timeout
-        while not (new := [r for r in store.list() if r.id not in before]):
-            if time.monotonic() > deadline:
-                raise TimeoutError("the Train page started no run")
-            page.wait_for_timeout(100)  # lets Playwright take the browser's messages meanwhile
-        run_id = new[0].id
         meter = CpuMeter(_groups(app.process.pid))
         while (run := store.get(run_id)).active:
             if run.status == "running":
