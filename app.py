@@ -9,7 +9,16 @@ import streamlit as st
 
 from lenet_core.progress import progress_line
 from lenet_core.store import StoreError
-from pages.common import device_label, navigation, router_ran, status_badge, store, store_failed
+from pages.common import (
+    device_label,
+    navigation,
+    router_ran,
+    status_badge,
+    store,
+    store_failed,
+    tab_visible,
+    watch_tab,
+)
 
 SIDEBAR_REFRESH_S = 2.0
 
@@ -19,7 +28,7 @@ router_ran()
 page = navigation()
 
 
-@st.fragment(run_every=SIDEBAR_REFRESH_S)
+@st.fragment(run_every=SIDEBAR_REFRESH_S if tab_visible() else None)
 def active_runs() -> None:
     try:
         runs = [r for r in store().list() if r.active]
@@ -45,6 +54,7 @@ with st.sidebar:
     st.caption("LeNet-5 on MNIST and Fashion-MNIST: train, look inside, draw, compare.")
     st.markdown(f":material/memory: **Device:** {device_label()}")
     active_runs()
+    watch_tab()
 
 try:
     page.run()

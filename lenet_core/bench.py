@@ -6,7 +6,9 @@
 3. draw-to-prediction latency for one 280x280 canvas;
 4. a run through the dashboard's background runner against the same run in the foreground,
    with and without a page polling it;
-5. peak memory.
+5. the same run started from the dashboard with its Train page open in headless Chromium,
+   against the CLI, and where the CPU went meanwhile (lenet_core.bench_watched);
+6. peak memory.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 
 from . import checkpoint, data, engine, inference
+from .bench_watched import bench_config, watched_vs_cli
 from .config import D2L, PRESETS, TrainConfig
 from .device import describe, resolve
 from .model import build_lenet
@@ -38,6 +41,7 @@ GOALS = {
     "speedrun_mnist_99_seconds": 5.0,
     "draw_latency_ms": 10.0,
     "runner_vs_cli": 0.90,
+    "watched_vs_cli": 0.90,  # the run's examples/s with its Train page open, x the CLI's
 }
 
 
@@ -157,24 +161,16 @@ def runner_vs_cli(n_examples: int, repeats: int = 2) -> dict:
     """The same run as `python -m lenet_core train` and through the dashboard's background
     runner, with and without a thread polling it as a live page does; each a fresh process,
     alternated, median of `repeats`."""
-    import os
-    import subprocess
-    import sys
-
     from . import runner
+    from .bench_watched import cli_run
     from .store import RunStore
 
     cfg = D2L.replace(epochs=2, max_train_examples=n_examples, device="cpu")
     figures: dict[str, list[float]] = {"cli": [], "runner": [], "runner_polled": []}
     with tempfile.TemporaryDirectory() as tmp:
         store = RunStore(Path(tmp))
-        env = {**os.environ, "LENET_RUNS": tmp}
         for _ in range(repeats):
-            out = subprocess.run(
-                [sys.executable, "-m", "lenet_core", "train", "--epochs", "2", "--device", "cpu",
-                 "--max-train-examples", str(n_examples), "--json"],
-                env=env, capture_output=True, text=True, check=True).stdout
-            figures["cli"].append(json.loads(out.strip().splitlines()[-1])["examples_per_sec"])
+            figures["cli"].append(cli_run(cfg, Path(tmp))["examples_per_sec"])
             for key, poll in (("runner", False), ("runner_polled", True)):
                 run_id = runner.start(cfg, f"bench: {key}", store=store)
                 done = threading.Event()
@@ -228,6 +224,8 @@ def collect(quick: bool = False) -> dict:
         "time_to_accuracy": tta,
         "draw_latency": draw_latency(),
         "runner": runner_vs_cli(n // 4 if quick else 30_000, 1 if quick else 2),
+        "watched": watched_vs_cli(bench_config(quick), 1 if quick else 2,
+                                  quiet_wait_s=0 if quick else 60, cost_s=5 if quick else 20),
         "memory": peak_memory_mb(),
     }
     report["goals"] = _goals(report, quick)
@@ -245,6 +243,7 @@ def _goals(r: dict, quick: bool) -> dict:
         "speedrun_mnist_99_seconds": tta["speedrun_mnist_99"]["seconds"],
         "draw_latency_ms": r["draw_latency"]["median_ms"],
         "runner_vs_cli": min(r["runner"]["runner_vs_cli"], r["runner"]["polled_vs_cli"]),
+        "watched_vs_cli": r["watched"].get("watched_vs_cli"),
     }
     out = {}
     for k, v in figures.items():
@@ -252,6 +251,8 @@ def _goals(r: dict, quick: bool) -> dict:
         met = v is not None and (v <= GOALS[k] if lower_is_better else v >= GOALS[k])
         out[k] = {"value": v, "goal": ("<= " if lower_is_better else ">= ") + str(GOALS[k]),
                   "met": met if not quick else None}
+    if skipped := r["watched"].get("skipped"):
+        out["watched_vs_cli"].update(met=None, skipped=skipped)
     return out
 
 
@@ -272,6 +273,15 @@ def run_bench(json_out: bool = False, quick: bool = False) -> int:
         v = g["value"]
         shown = "not reached" if v is None else f"{v:.3g}"
         mark = {True: "met", False: "MISSED", None: "(quick run)"}[g["met"]]
+        if "skipped" in g:
+            shown, mark = "skipped", g["skipped"]
         print(f"{k:<20} {shown:>12}  goal {g['goal']:<8} {mark}")
+    if "arms" in (w := report["watched"]):
+        print("watched run, CPU-s while it trained: " + "; ".join(
+            f"{arm} " + ", ".join(f"{k} {v:.1f}" for k, v in a["cpu_s"].items())
+            for arm, a in w["arms"].items()))
+        cost = w["arms"]["dashboard"]["watch_cost"]
+        print(f"watching, CPU-s per minute: server {cost['server']:.1f}, browser "
+              f"{cost['browser']:.1f} (a point every {w['point_s']} s, nothing training)")
     print(f"memory: {report['memory']}")
     return 0

@@ -300,6 +300,15 @@ class RunStore:
                               "WHERE run_id=? ORDER BY step, rowid", (run_id,)).fetchall()
         return [dict(r) for r in rows]
 
+    def point_counts(self, run_ids: list[str]) -> dict[str, int]:
+        """How many curve points each run has. Points are only ever appended, so a live view
+        compares counts to know, cheaply, whether there is anything new to draw."""
+        marks = ",".join("?" * len(run_ids))
+        with self._db() as db:
+            found = dict(db.execute(f"SELECT run_id, COUNT(*) FROM metrics WHERE run_id IN "
+                                    f"({marks}) GROUP BY run_id", run_ids).fetchall())
+        return {r: found.get(r, 0) for r in run_ids}
+
     def metrics_csv(self, run_id: str) -> str:
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")

@@ -6,16 +6,45 @@ Not a page itself (app.py lists the pages explicitly). Computations live in lene
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 import streamlit as st
 
 from lenet_core import checkpoint, data, device, figures, fmt, images, saliency, tables
 from lenet_core.store import NoSuchRun, Run, RunStore, StoreError
 
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
 # st.badge colours of the run statuses.
 STATUS_COLORS = {"queued": "gray", "running": "blue", "finished": "green", "stopped": "orange",
                  "diverged": "red", "failed": "red", "interrupted": "orange"}
 ROW_PX = 35  # st.dataframe's row height
+# Watching a run must not slow it down (docs/BENCHMARKS.md, "watched run vs CLI"): a live view
+# is one fragment whose cheap parts (status, progress) rerun every LIVE_REFRESH_S, while its
+# charts are rebuilt only when points arrived, at most every CHART_REFRESH_S (a new point is on
+# screen within about 2 s of being written).
+LIVE_REFRESH_S = 1.0
+CHART_REFRESH_S = 2.0
+_SENT_CHARTS = "_live_charts"  # session state: what each live chart sent last
+_MAX_SENT_CHARTS = 32
+_TAB = "_tab"  # session state: the tab-visibility component's state
+
+# A component with nothing to show: it tells the server whether this browser tab is on screen.
+# Browsers keep a hidden tab's timers going, so without it every live view in a tab in the
+# background would go on rerunning and redrawing for nobody.
+_TAB_VISIBILITY = st.components.v2.component("lenet_tab_visibility", js="""
+export default function ({ setStateValue }) {
+  const report = () => setStateValue("visible", document.visibilityState !== "hidden");
+  document.addEventListener("visibilitychange", report);
+  report();
+  return () => document.removeEventListener("visibilitychange", report);
+}
+""")
 _ROUTED = "_routed_by_app"  # set by app.py on each run, taken by the page it runs
 
 
@@ -277,6 +306,53 @@ def show_key_figures(run: Run, *, columns: int = 5) -> None:
     cols = st.columns(columns)
     for i, (label, value) in enumerate(tables.key_figures(run)):
         cols[i % columns].metric(label, value)
+
+
+def watch_tab() -> None:
+    """app.py mounts this once per run. A tab put in the background or brought back reruns the
+    app, so live views stop or restart their timers (tab_visible)."""
+    _TAB_VISIBILITY(key=_TAB, default={"visible": True}, on_visible_change=lambda: None)
+
+
+def tab_visible() -> bool:
+    """Whether the user can see this tab (until the tab says otherwise, yes)."""
+    return bool(st.session_state.get(_TAB, {}).get("visible", True))
+
+
+def live_view(body: Callable[..., None], active: bool) -> Callable[..., None]:
+    """`body` as a fragment that reruns every LIVE_REFRESH_S while `active` and the tab is on
+    screen: one timer for a whole view, however many runs it shows. Draw its charts with
+    live_chart."""
+    return st.fragment(run_every=LIVE_REFRESH_S if active and tab_visible() else None)(body)
+
+
+@dataclass
+class _Sent:
+    version: object
+    at: float
+    figure: go.Figure
+
+
+def live_chart(key: str, version: object, figure: Callable[[], go.Figure], *, live: bool,
+               config: dict | None = None) -> None:
+    """st.plotly_chart for a chart that grows while runs train. `key` names what it shows (the
+    runs in it): another choice of runs is another key, drawn at once.
+
+    A chart whose figure changed is remounted, and the browser builds it anew (tenths of a
+    CPU-second on a small machine). So the figure is rebuilt only when `version` changed (the
+    runs' point counts and statuses, say: store.point_counts), and while `live` at most every
+    CHART_REFRESH_S. In between, the figure sent last goes out again: the same spec, which the
+    browser leaves as it is."""
+    sent = st.session_state.setdefault(_SENT_CHARTS, {})
+    last, now = sent.get(key), time.monotonic()
+    # Half a period of slack: reruns come every LIVE_REFRESH_S, give or take a few ms.
+    due = last is None or not live or now - last.at >= CHART_REFRESH_S - LIVE_REFRESH_S / 2
+    if last is None or (last.version != version and due):
+        sent.pop(key, None)
+        sent[key] = last = _Sent(version, now, figure())
+        while len(sent) > _MAX_SENT_CHARTS:  # the oldest first
+            sent.pop(next(iter(sent)))
+    st.plotly_chart(last.figure, key=key, config=config)
 
 
 def remember(key: str, value):

@@ -5,6 +5,8 @@ import streamlit as st
 
 from lenet_core import checkpoint, evaluate, figures, figures_eval, fmt, outcome, tables
 from pages.common import (
+    live_chart,
+    live_view,
     recall,
     refusal,
     remember,
@@ -81,6 +83,53 @@ def _confusion_matrices(chosen: list) -> None:
                    "diagonal, fewer mistakes elsewhere), red where it does worse.")
 
 
+def curves(picked: list[str], shown: dict[str, str]) -> None:
+    """The runs' curves overlaid, then side by side; live while one of them trains. `shown`:
+    the statuses the rest of the page was drawn with (a change redraws the whole page)."""
+    s = store()
+    chosen = [s.get(i) for i in picked]
+    if {r.id: r.status for r in chosen} != shown:
+        st.rerun()
+    live = any(r.active for r in chosen)
+    counts = s.point_counts(picked)
+    points: dict[str, list] = {}  # read only for the charts that are redrawn
+
+    def points_of(run_id: str) -> list:
+        if run_id not in points:
+            points[run_id] = s.metrics(run_id)
+        return points[run_id]
+
+    colors = {r.id: figures.run_color(k) for k, r in enumerate(chosen)}
+    st.subheader("Curves")
+    for col, (key, label) in zip(st.columns(len(figures.METRICS)), figures.METRICS.items(),
+                                 strict=True):
+        col.markdown(f"**{label.capitalize()}**")
+        with col:
+            live_chart(f"overlay-{key}-{'-'.join(picked)}", (counts, shown),
+                       lambda key=key: figures.overlay_figure(
+                           [(fmt.short_label(r), colors[r.id], points_of(r.id)) for r in chosen],
+                           key), live=live, config={"displaylogo": False})
+
+    st.subheader("Side by side")
+    for start in range(0, len(chosen), PANELS_PER_ROW):
+        for col, run in zip(st.columns(PANELS_PER_ROW), chosen[start:start + PANELS_PER_ROW],
+                            strict=False):
+            with col.container(border=True):
+                with st.container(horizontal=True, vertical_alignment="top", wrap=False):
+                    st.markdown(f':color[■]{{foreground="{colors[run.id]}"}}', width="content")
+                    st.text(fmt.short_label(run), width="stretch")  # data: no Markdown, no HTML
+                    status_badge(run)
+                live_chart(f"panel-{run.id}", (counts[run.id], run.status),
+                           lambda run=run: figures.training_figure(
+                               points_of(run.id), run.config.epochs,
+                               diverged_at=outcome.diverged_x(run), height=230,
+                               uirevision=run.id),
+                           live=live, config={"displayModeBar": False})
+                tiles = st.columns(2)
+                for k, (label, value) in enumerate(tables.key_figures(run)):
+                    tiles[k % 2].markdown(f":gray[{label}]  \n**{value}**")
+
+
 st.title("Compare")
 st.caption("Pick two or more runs: their curves overlaid, side by side, what differs in their "
            "settings, and how they ended.")
@@ -122,33 +171,7 @@ if len(picked) < 2:
             icon=":material/compare_arrows:")
 else:
     chosen = [by_id[i] for i in picked]
-    colors = {r.id: figures.run_color(k) for k, r in enumerate(chosen)}
-    points = {r.id: s.metrics(r.id) for r in chosen}
-
-    st.subheader("Curves")
-    series = [(fmt.short_label(r), colors[r.id], points[r.id]) for r in chosen]
-    for col, (key, label) in zip(st.columns(len(figures.METRICS)), figures.METRICS.items(),
-                                 strict=True):
-        col.markdown(f"**{label.capitalize()}**")
-        col.plotly_chart(figures.overlay_figure(series, key), key=f"overlay-{key}",
-                         config={"displaylogo": False})
-
-    st.subheader("Side by side")
-    for start in range(0, len(chosen), PANELS_PER_ROW):
-        for col, run in zip(st.columns(PANELS_PER_ROW), chosen[start:start + PANELS_PER_ROW],
-                            strict=False):
-            with col.container(border=True):
-                with st.container(horizontal=True, vertical_alignment="top", wrap=False):
-                    st.markdown(f':color[■]{{foreground="{colors[run.id]}"}}', width="content")
-                    st.text(fmt.short_label(run), width="stretch")  # data: no Markdown, no HTML
-                    status_badge(run)
-                st.plotly_chart(figures.training_figure(points[run.id], run.config.epochs,
-                                                      diverged_at=outcome.diverged_x(run),
-                                                      height=230, uirevision=run.id),
-                                key=f"panel-{run.id}", config={"displayModeBar": False})
-                tiles = st.columns(2)
-                for k, (label, value) in enumerate(tables.key_figures(run)):
-                    tiles[k % 2].markdown(f":gray[{label}]  \n**{value}**")
+    live_view(curves, any(r.active for r in chosen))(picked, {r.id: r.status for r in chosen})
 
     st.subheader("Hyperparameters")
     diff = pd.DataFrame(tables.config_diff({fmt.short_label(r): r.config for r in chosen}))

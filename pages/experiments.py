@@ -11,11 +11,19 @@ from lenet_core.cluster import ClusterError
 from lenet_core.config import PRESETS, SPECS, ConfigError, preset
 from lenet_core.executors import Executor, executor_for
 from lenet_core.progress import progress_line
-from pages.common import recall, refusal, remember, store, table_height, through_router
+from pages.common import (
+    live_chart,
+    live_view,
+    recall,
+    refusal,
+    remember,
+    store,
+    table_height,
+    through_router,
+)
 
 through_router()
 
-REFRESH_S = 2.0  # how often a running experiment's view redraws
 SWEEP = "sweep"
 SWEEPABLE = [n for n, s in SPECS.items() if n not in ("seed", "device")]
 HERE, CLUSTER = "This machine", "Ray cluster at"  # where a launch's runs go (docs/CLUSTER.md)
@@ -115,10 +123,16 @@ def pick_record(name: str):
 
 
 def live(record_id: str) -> None:
-    """Progress while runs train, then the verdict, the figure, the table and the curves."""
+    """Progress while runs train, then the verdict, the figure, the table and the curves. A
+    live view (pages.common.live_view): its figures are rebuilt only when a run gained points
+    or changed status, so watching an experiment costs about what watching one run does."""
     s = store()
     res = experiments.result(record_id, s)
     runs = res.runs
+    statuses = tuple((r.id, r.status) for r in runs)
+
+    def chart(key: str, figure) -> None:  # the arms' figures change only when a run ends
+        live_chart(f"{key}-{record_id}", statuses, figure, live=res.active)
     if res.active:
         done = sum(not r.active for r in runs)
         running = next((r for r in runs if r.status == "running"), None)
@@ -138,18 +152,18 @@ def live(record_id: str) -> None:
     result_tab, curves_tab, runs_tab = st.tabs(["Result", "Curves", "Runs"])
     with result_tab:
         if measure == "data-size":
-            st.plotly_chart(xfig.series_figure(res.arms, res.record.spec["x_name"]),
-                            key=f"series-{record_id}")
+            chart("series", lambda: xfig.series_figure(res.arms, res.record.spec["x_name"]))
         elif measure == "time-to-target":
-            st.plotly_chart(xfig.time_figure(res.arms), key=f"time-{record_id}")
+            chart("time", lambda: xfig.time_figure(res.arms))
         else:
-            st.plotly_chart(xfig.arms_figure(res.arms), key=f"arms-{record_id}")
+            chart("arms", lambda: xfig.arms_figure(res.arms))
         if measure == "overfitting":
-            st.plotly_chart(xfig.arms_figure(res.arms, "gap"), key=f"gap-{record_id}")
+            chart("gap", lambda: xfig.arms_figure(res.arms, "gap"))
         if res.record.name == SWEEP:
             fields = list(res.record.spec["variants"][0]["changes"])
             for col, field in zip(st.columns(len(fields)), fields, strict=True):
-                col.plotly_chart(xfig.field_figure(res.arms, field), key=f"f-{field}-{record_id}")
+                with col:
+                    chart(f"f-{field}", lambda field=field: xfig.field_figure(res.arms, field))
         rows = xfig.table(res.arms)
         st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
                      column_config={"Parameters": st.column_config.NumberColumn(
@@ -157,9 +171,18 @@ def live(record_id: str) -> None:
         st.caption("Mean ± std over the seeds that learned. Gap: train accuracy (the mean over "
                    "the last epoch, as the book prints it) minus test accuracy.")
     with curves_tab:
-        points = {r.id: s.metrics(r.id) for r in runs}
+        counts = s.point_counts([r.id for r in runs])
+        points: dict[str, list] = {}  # read only when a curve is redrawn
+
+        def curves(key: str):
+            if not points:
+                points.update({r.id: s.metrics(r.id) for r in runs})
+            return xfig.curves_figure(res.arms, points, key)
+
         for col, key in zip(st.columns(2), ("test_acc", "train_loss"), strict=True):
-            col.plotly_chart(xfig.curves_figure(res.arms, points, key), key=f"c-{key}-{record_id}")
+            with col:
+                live_chart(f"c-{key}-{record_id}", (counts, statuses),
+                           lambda key=key: curves(key), live=res.active)
     with runs_tab:
         st.dataframe([{"Variant": r.variant, "Seed": r.config.seed, "Status": r.status,
                        "Test acc (%)": None if r.test_acc is None else 100 * r.test_acc,
@@ -193,8 +216,7 @@ def experiment_card(definition) -> None:
         st.info("Not launched yet: press **Launch**. The verdict appears when the runs end.",
                 icon=":material/science:")
         return
-    active = experiments.result(record_id, store()).active
-    st.fragment(run_every=REFRESH_S if active else None)(live)(record_id)
+    live_view(live, experiments.result(record_id, store()).active)(record_id)
 
 
 def _launch_sweep() -> None:
@@ -241,8 +263,7 @@ def sweep_card() -> None:
         refusal(fmt.field_message(errors[field]), field)  # the typed name: plain text
     record_id = pick_record(SWEEP)
     if record_id:
-        active = experiments.result(record_id, store()).active
-        st.fragment(run_every=REFRESH_S if active else None)(live)(record_id)
+        live_view(live, experiments.result(record_id, store()).active)(record_id)
 
 
 st.title("Experiments")

@@ -5,12 +5,20 @@ import streamlit as st
 from lenet_core import figures, fmt, outcome, runner
 from lenet_core.config import GROUPS, PRESET_HELP, PRESETS, SPECS, ConfigError, Spec, build
 from lenet_core.progress import progress_line
-from lenet_core.store import name_problem
-from pages.common import recall, remember, show_key_figures, status_badge, store, through_router
+from lenet_core.store import Run, name_problem
+from pages.common import (
+    live_chart,
+    live_view,
+    recall,
+    remember,
+    show_key_figures,
+    status_badge,
+    store,
+    through_router,
+)
 
 through_router()
 
-REFRESH_S = 1.0  # how often a live run's panel redraws
 GROUP_COLUMNS = {"Data": 2, "Model": 3, "Optimisation": 2, "Engine": 2}  # fields per row
 
 
@@ -134,17 +142,24 @@ def config_form() -> None:
 
 # --- a run, live ----------------------------------------------------------------------------
 
-def run_panel(run_id: str, was_active: bool) -> None:
-    s = store()
-    run = s.get(run_id)
-    if was_active and not run.active:
-        st.rerun()  # it just ended: redraw the page once, with the final state and no polling
+def run_header(run: Run) -> None:
+    """Name, status and settings: drawn once per page run, outside the live fragment (they
+    change only when the status or the device does, and then the fragment reruns the page)."""
     with st.container(horizontal=True, vertical_alignment="center"):
         st.text(run.name)  # a name is data: never Markdown
         status_badge(run)
     st.caption(f"`{run.id}` · {run.config.dataset} · "
                f"{run.config.epochs} epochs · batch {run.config.batch_size} · "
                f"{run.device or 'device not chosen yet'}")
+
+
+def run_panel(run_id: str, shown: tuple) -> None:
+    """Progress and curves; live while the run is active. `shown`: the (status, device) the
+    page drew the header with."""
+    s = store()
+    run = s.get(run_id)
+    if (run.status, run.device) != shown:
+        st.rerun()  # it started or ended: redraw the page once, header included
     if run.active:
         frac, text = progress_line(run)
         with st.container(horizontal=True, vertical_alignment="bottom"):
@@ -154,10 +169,11 @@ def run_panel(run_id: str, was_active: bool) -> None:
             else:
                 st.button("Stop", icon=":material/stop_circle:", key=f"stop-{run_id}",
                           on_click=runner.stop, args=(run_id,))
-    points = s.metrics(run_id)
-    fig = figures.training_figure(points, run.config.epochs, diverged_at=outcome.diverged_x(run),
-                                  uirevision=run_id)
-    st.plotly_chart(fig, key=f"curves-{run_id}", config={"displaylogo": False})
+    live_chart(f"curves-{run_id}", (s.point_counts([run_id])[run_id], run.status),
+               lambda: figures.training_figure(s.metrics(run_id), run.config.epochs,
+                                               diverged_at=outcome.diverged_x(run),
+                                               uirevision=run_id),
+               live=run.active, config={"displaylogo": False})
     if run.status == "diverged":
         x = outcome.diverged_x(run)
         st.error(f"**Diverged** at step {run.diverged_step} (epoch {x:.2f}). "
@@ -200,8 +216,9 @@ def runs_view() -> None:
     run_id = st.selectbox("Run", list(by_id), key="run_pick",
                           format_func=lambda i: fmt.run_option_label(by_id[i], status=False))
     remember("viewed_run", run_id)
-    active = by_id[run_id].active
-    st.fragment(run_every=REFRESH_S if active else None)(run_panel)(run_id, active)
+    run = by_id[run_id]
+    run_header(run)
+    live_view(run_panel, run.active)(run_id, (run.status, run.device))
 
 
 st.title("Train")

@@ -41,9 +41,9 @@ def browser():
     that a test driving Playwright itself finds no other Playwright running."""
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS
+    from lenet_core.appserver import launch_chromium
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch_chromium(p)
         yield b
         b.close()
 

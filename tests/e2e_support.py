@@ -5,70 +5,27 @@ Every wait polls a condition against a deadline; nothing sleeps a fixed time to 
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from lenet_core.appserver import (  # noqa: F401 (re-exported for the tests)
+    CHART,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    READY,
+    App,
+    free_port,
+    launch_chromium,
+    start_app,
+)
 from lenet_core.store import RunStore
 from tests.support import poll
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-READY = "[data-testid=stApp][data-test-script-state=notRunning]"
-CHART = "[data-testid=stPlotlyChart]"
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class App:
-    url: str
-    runs: Path
-    process: subprocess.Popen
-    log: Path
-
-
-def start_app(runs: Path, log: Path, timeout: float = 90.0, *, port: int | None = None,
-              own_session: bool = False) -> App:
-    """`streamlit run app.py` on a free port (or `port`), with its own run store; returns once
-    healthy. own_session: a process group of its own, as a shell starts it from a terminal."""
-    port = port or free_port()
-    env = {**os.environ, "LENET_RUNS": str(runs), "PYTHONUNBUFFERED": "1"}
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "streamlit"), "run", "app.py",
-             "--server.port", str(port), "--server.headless", "true"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=own_session)
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"streamlit exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                return r.read().decode().strip() == "ok"
-        except OSError:
-            return False
-
-    poll(healthy, timeout, "the app's health check")
-    return App(url, runs, process, log)
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def stop_app(app: App) -> None:
@@ -181,6 +138,27 @@ def click_chart_point(page: Page, x: float, y: float, chart: int = 0) -> None:
         }""", [CHART, chart, x, y])
     page.mouse.move(px, py)  # Plotly picks the point under the pointer on hover
     page.mouse.click(px, py)
+
+
+def count_requests(page: Page) -> None:
+    """From the next page load on, window.sentAt holds when (performance.now()) the page sent
+    each message to the server: widget changes and rerun requests."""
+    page.add_init_script("""
+        window.sentAt = [];
+        const send = WebSocket.prototype.send;
+        WebSocket.prototype.send = function (data) {
+            window.sentAt.push(performance.now());
+            return send.call(this, data);
+        };""")
+
+
+def set_visibility(page: Page, state: str) -> None:
+    """Make the page "hidden" or "visible" as a browser does when its tab goes to the
+    background or comes back (headless Chromium shows every page)."""
+    page.evaluate("""v => {
+        Object.defineProperty(document, 'visibilityState', {value: v, configurable: true});
+        document.dispatchEvent(new Event('visibilitychange'));
+    }""", state)
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -11,13 +11,13 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from lenet_core.appserver import free_port
 from tests.support import poll
 
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -53,12 +53,6 @@ class Cluster:
             if cmd.startswith(title):
                 found.append(pid)
         return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(data: Path, num_cpus: int = 2) -> Cluster:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from lenet_core.appserver import browser_missing
 from lenet_core.cli import main
 
 from .test_model import SEED_SHAPES
@@ -120,8 +121,21 @@ def test_bench_quick_reports_every_figure(tmp_path, monkeypatch):
     assert report["time_to_accuracy"]["mnist_99"]["preset"] == "fast"
     assert report["draw_latency"]["median_ms"] > 0
     assert report["runner"]["runner_examples_per_sec"] > 0
+    watched = report["watched"]
+    if reason := browser_missing():  # said in the report, never silently left out
+        assert watched == {"skipped": reason}
+        assert report["goals"]["watched_vs_cli"]["skipped"] == reason
+    else:
+        arms = watched["arms"]
+        assert set(arms) == {"cli", "dashboard"}
+        assert watched["watched_vs_cli"] == pytest.approx(
+            arms["dashboard"]["examples_per_sec"] / arms["cli"]["examples_per_sec"])
+        assert arms["dashboard"]["cpu_s"]["worker"] > 0
+        assert {"server", "browser", "others"} <= set(arms["dashboard"]["cpu_s"])
+        assert arms["dashboard"]["watch_cost"]["browser"] > 0
     assert set(report["goals"]) >= {"engine_speedup", "epoch_speedup", "fashion_90_seconds",
                                     "mnist_99_seconds", "draw_latency_ms", "runner_vs_cli",
-                                    "speedrun_fashion_90_seconds", "speedrun_mnist_99_seconds"}
+                                    "watched_vs_cli", "speedrun_fashion_90_seconds",
+                                    "speedrun_mnist_99_seconds"}
     assert report["time_to_accuracy"]["speedrun_mnist_99"]["preset"] == "speedrun"
     assert not list((tmp_path / "runs").glob("*.pt"))  # the bench leaves the user's runs alone

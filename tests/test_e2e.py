@@ -6,18 +6,22 @@ each page land in tests/artifacts/ for a person to look at.
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from lenet_core.config import MODERN
+from lenet_core.progress import Progress
 from lenet_core.store import ACTIVE, RunStore
+from pages.common import LIVE_REFRESH_S
 from tests.e2e_support import (
     CHART,
     chart_points,
     chart_trace_names,
     choose,
+    count_requests,
     draw,
     go_to,
     ink_at,
@@ -25,6 +29,7 @@ from tests.e2e_support import (
     prediction_value,
     screenshot,
     serving,
+    set_visibility,
     start_run,
     status_badge,
 )
@@ -33,6 +38,9 @@ from tests.support import add_run, poll
 pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT = 120  # seconds for a tiny run to queue, start, train and finish on 2 busy cores
+# A point written is on a watched run's chart within about 2 s (pages.common.live_chart); the
+# rest is slack for a busy machine.
+POINT_DELAY_S = 6
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +110,65 @@ def test_a_run_stays_live_across_pages_and_tabs_then_stops(app, page, browser):
     assert not [r for r in store.list() if r.status in ACTIVE]
     screenshot(tab, "train-stopped")
     tab.close()
+
+
+@pytest.fixture
+def running(app):
+    """A run as its worker records it, written from this process (alive: the run is not reaped)
+    one point at a time by the test."""
+    store = RunStore(app.runs)
+    run_id = store.create(MODERN.replace(epochs=2, max_train_examples=2048), "e2e watched")
+    store.claim(run_id, os.getpid(), max_running=None)
+    store.heartbeat(run_id, Progress(0, 0, 16, 0, 32, 900.0, 0.5), "cpu (2 threads)")
+    yield store, run_id
+    store.finish(run_id, "stopped")
+
+
+def test_a_watched_run_shows_each_new_point_and_leaves_the_chart_alone_between(running, app,
+                                                                              page):
+    store, run_id = running
+    open_app(page, app.url + "/train")
+    expect(status_badge(page, "running")).to_be_visible()
+    for k in range(1, 7):  # each point on the chart (train loss and acc) soon after written
+        store.add_point(run_id, k / 5, 3 * k, 2.0 / k, 0.1 * k)
+        poll(lambda k=k: chart_points(page) == 2 * k, POINT_DELAY_S, f"point {k} on the chart")
+
+    # No new point: the progress line moves on, and the chart is not rebuilt meanwhile.
+    page.evaluate("s => { document.querySelector(s + ' .js-plotly-plot').dataset.kept = 1 }", CHART)
+    store.heartbeat(run_id, Progress(0, 15, 16, 15, 32, 900.0, 1.5))
+    expect(page.get_by_test_id("stMain").get_by_test_id("stProgress")).to_contain_text(
+        "batch 15/16")
+    assert page.evaluate("s => document.querySelector(s + ' .js-plotly-plot').dataset.kept",
+                         CHART) == "1"
+
+
+def test_a_hidden_tab_stops_refreshing_and_catches_up_when_shown(running, app, page):
+    store, run_id = running
+    count_requests(page)
+    open_app(page, app.url + "/train")
+    store.add_point(run_id, 0.2, 3, 2.0, 0.1)
+    poll(lambda: chart_points(page) == 2, POINT_DELAY_S, "the first point")
+
+    set_visibility(page, "hidden")  # as a browser does when the user switches tabs
+    quiet_ms = 2500 * LIVE_REFRESH_S  # longer than two refreshes of a live view
+    poll(lambda: page.evaluate("ms => performance.now() - window.sentAt.at(-1) > ms", quiet_ms),
+         30, "the hidden tab to stop asking for reruns")
+    store.add_point(run_id, 0.4, 6, 1.0, 0.2)
+    set_visibility(page, "visible")
+    poll(lambda: chart_points(page) == 4, POINT_DELAY_S, "the point written while hidden")
+    sent = page.evaluate("window.sentAt.length")
+    poll(lambda: page.evaluate("window.sentAt.length") > sent + 1, 10, "the tab to refresh again")
+
+
+def test_compare_follows_a_run_while_it_trains(running, app, page):
+    store, run_id = running
+    add_run(store, MODERN.replace(epochs=2), "compare done")  # with the running one: the newest
+    open_app(page, app.url + "/compare")
+    expect(page.locator(CHART)).to_have_count(3 + 2)
+    before = chart_points(page)  # train loss, overlaid: the finished run's 10 points
+    store.add_point(run_id, 0.2, 3, 2.0, 0.1)
+    poll(lambda: chart_points(page) == before + 1, POINT_DELAY_S, "the new point, overlaid")
+    poll(lambda: chart_points(page, 4) == 2, POINT_DELAY_S, "the new point in the run's panel")
 
 
 def test_draw_a_digit(app, page):

@@ -9,10 +9,9 @@ from playwright.sync_api import expect, sync_playwright
 from lenet_core.store import RunStore
 from tests.e2e_support import (
     CHART,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     chart_points,
     choose,
+    launch_chromium,
     open_app,
     screenshot,
     serving,
@@ -35,7 +34,7 @@ def all_points(page) -> int:
 
 def test_a_sweep_from_the_page_trains_on_the_cluster_with_live_curves(app, ray_cluster):
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(30_000)
         open_app(page, app.url + "/experiments")

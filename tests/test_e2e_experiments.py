@@ -7,7 +7,14 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from lenet_core.store import RunStore
-from tests.e2e_support import CHART, CHROMIUM, CHROMIUM_ARGS, choose, open_app, screenshot, serving
+from tests.e2e_support import (
+    CHART,
+    choose,
+    launch_chromium,
+    open_app,
+    screenshot,
+    serving,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +27,7 @@ def app(tmp_path_factory):
 
 def test_launch_a_capped_experiment_and_see_its_verdict(app):
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(30_000)
         open_app(page, app.url + "/experiments")
