@@ -135,7 +135,7 @@ def test_uploads_and_unusual_inputs_in_inspect_and_draw(app, page, mnist, tmp_pa
     e2e.wait_ready(page)
     e2e.screenshot(page, "inspect-upload")
     page.locator("input[type=file]").set_input_files(notes)
-    expect(page.get_by_text("the file is not a PNG or JPEG image")).to_be_visible()
+    expect(page.get_by_text("the file is not an image, or a damaged one")).to_be_visible()
     expect(e2e.prediction_value(page)).to_have_count(0)
 
     page.get_by_role("radio", name="Unusual").click()
