@@ -108,7 +108,9 @@ def overlay_figure(runs: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], ke
                                  line=dict(width=2, color=color), marker=dict(size=4),
                                  hovertemplate="%{y:.4f}"))
     fig.update_xaxes(title_text="epoch", showgrid=True)
-    fig.update_yaxes(showgrid=True, tickformat=".0%" if key.endswith("acc") else None)
+    if key.endswith("acc"):  # an accuracy axis never runs past 0-100 %, however flat the lines
+        fig.update_yaxes(tickformat=".0%", autorangeoptions=dict(clipmin=0, clipmax=1))
+    fig.update_yaxes(showgrid=True)
     return layout(fig, height=height, uirevision=key)
 
 

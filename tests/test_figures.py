@@ -120,3 +120,13 @@ def test_activation_pair_figures_share_one_scale_per_channel():
     za, zb, zd = (np.asarray(f.data[0].z, float) for f in (fa, fb, diff))
     assert np.nanmax(za) == 1 and np.nanmax(zb) == 0  # not each rescaled to [0, 1] on its own
     assert np.nanmin(zd) == 1 and diff.data[0].colorscale[0][1] != fa.data[0].colorscale[0][1]
+
+
+def test_an_overlaid_accuracy_axis_stays_within_0_and_100_percent():
+    flat = [{"x": e, "step": e, "train_loss": 0.3, "train_acc": None, "test_acc": 0.89}
+            for e in (1, 2)]  # identical runs: a flat line, which Plotly pads to ±50 %
+    acc = figures.overlay_figure([("a", "#000000", flat), ("b", "#ffffff", flat)], "test_acc")
+    assert (acc.layout.yaxis.autorangeoptions.clipmin, acc.layout.yaxis.autorangeoptions.clipmax) \
+        == (0, 1)
+    loss = figures.overlay_figure([("a", "#000000", flat)], "train_loss")
+    assert loss.layout.yaxis.autorangeoptions.clipmax is None
