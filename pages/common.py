@@ -41,7 +41,8 @@ _TAB_VISIBILITY = st.components.v2.component("lenet_tab_visibility", js="""
 export default function ({ setStateValue }) {
   const report = () => setStateValue("visible", document.visibilityState !== "hidden");
   document.addEventListener("visibilitychange", report);
-  report();
+  // Only a change is worth a rerun: a report on mount would rerun every page as it opens.
+  if (document.visibilityState === "hidden") report();
   return () => document.removeEventListener("visibilitychange", report);
 }
 """)

@@ -68,9 +68,15 @@ def _start() -> None:
     st.session_state.flash = f"Run {run_id} queued: it trains in the background."
 
 
-if "cfg_dataset" not in st.session_state:  # first visit, or back from another page
-    st.session_state.preset = recall("preset", next(iter(PRESETS)))
-    _fill(recall("form", PRESETS[st.session_state.preset].to_dict()))
+# First visit, or back from another page (Streamlit drops a widget's state when a page run
+# leaves it out): the form shows what it showed last. Field by field, so a field whose state was
+# dropped alone comes back with its value, never with the widget's bare default (lr 0).
+if missing := [n for n in SPECS if f"cfg_{n}" not in st.session_state]:
+    if "preset" not in st.session_state:
+        st.session_state.preset = recall("preset", next(iter(PRESETS)))
+    last = recall("form", PRESETS[st.session_state.preset].to_dict())
+    _fill({n: last[n] for n in missing if n in last})
+    _fill({n: getattr(PRESETS[st.session_state.preset], n) for n in missing if n not in last})
 st.session_state.setdefault("form_errors", {})
 if flash := st.session_state.pop("flash", None):
     st.toast(flash, icon=":material/rocket_launch:")
