@@ -18,10 +18,10 @@ _POOLS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
 def build_lenet(config: TrainConfig) -> nn.Sequential:
     """The network for `config`: logits out, softmax belongs to inference and the loss.
 
-    lenet: conv stages (conv, activation, 2x2 pooling), flatten, hidden layers, 10 outputs. The
-    book's config gives its LeNet-5 exactly: conv1 6@5x5 pad 2 (28x28), pool (14x14), conv2
-    16@5x5 (10x10), pool (5x5), flatten (400), fc 120, fc 84, fc 10. mlp: flatten, hidden
-    layers, 10 outputs."""
+    lenet: conv stages (conv, activation, 2x2 pooling; or the pooling first), flatten, hidden
+    layers, 10 outputs. The book's config gives its LeNet-5 exactly: conv1 6@5x5 pad 2
+    (28x28), pool (14x14), conv2 16@5x5 (10x10), pool (5x5), flatten (400), fc 120, fc 84,
+    fc 10. mlp: flatten, hidden layers, 10 outputs."""
     act = _ACTIVATIONS[config.activation]
     layers: list[tuple[str, nn.Module]] = []
     acts = 0
@@ -40,8 +40,13 @@ def build_lenet(config: TrainConfig) -> nn.Sequential:
         for stage, c in enumerate(config.conv_channels):
             layers.append((f"conv{stage + 1}", nn.Conv2d(width, c, kernel_size=k,
                                                          padding=conv_padding(stage, k))))
-            activation()  # (N, c, sizes[stage][0], sizes[stage][0])
-            layers.append((f"pool{stage + 1}", _POOLS[config.pooling](kernel_size=2, stride=2)))
+            pool = (f"pool{stage + 1}", _POOLS[config.pooling](kernel_size=2, stride=2))
+            if config.pool_first:  # max-pool then ReLU: the same numbers, on 4x fewer values
+                layers.append(pool)
+                activation()
+            else:  # the book: (N, c, sizes[stage][0], sizes[stage][0]), then pooled
+                activation()
+                layers.append(pool)
             width = c  # (N, c, sizes[stage][1], sizes[stage][1])
         width *= sizes[-1][1] ** 2
     layers.append(("flatten", nn.Flatten()))  # (N, width)

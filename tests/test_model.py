@@ -95,3 +95,21 @@ def test_a_net_that_does_not_fit_28x28_is_refused_naming_the_field():
         TrainConfig(conv_channels=(6, 16, 32))  # 5x5: stage 3 would get a 5x5 map
     assert err.value.field == "conv_channels" and "kernel_size" in err.value.message
     assert TrainConfig(arch="mlp", conv_channels=(6, 16, 32)).arch == "mlp"  # no convs to fit
+
+
+def test_pooling_first_gives_the_same_numbers_for_max_pool_and_relu():
+    modern = TrainConfig(activation="relu", pooling="max", conv_channels=(8, 16), hidden=(256,))
+    first = modern.replace(pool_first=True)
+    torch.manual_seed(0)
+    a, b = build_lenet(modern), build_lenet(first)
+    b.load_state_dict(a.state_dict())  # same layer names, so a checkpoint fits either order
+    x = torch.rand(16, 1, 28, 28)
+    assert torch.equal(a(x), b(x))
+    rows = summary(first)
+    assert [r.layer for r in rows[:6]] == ["conv1", "pool1", "act1", "conv2", "pool2", "act2"]
+    assert tuple(rows[2].output_shape) == (1, 8, 14, 14)  # the activation runs on the pooled map
+    # Average pooling and a sigmoid do not commute: another network, not the same numbers.
+    book = TrainConfig()
+    c, d = build_lenet(book), build_lenet(book.replace(pool_first=True))
+    d.load_state_dict(c.state_dict())
+    assert not torch.allclose(c(x), d(x))
