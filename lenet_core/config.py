@@ -337,9 +337,8 @@ PRESET_HELP = {
     "d2l": "the book's recipe: sigmoid, avg-pool, SGD lr 0.9, 10 epochs, batch 256",
     "modern": "ReLU, max-pool, Adam: fast and accurate",
     "fast": "ReLU, max-pool, 12/24 channels, Adam one-cycle, 3 epochs",
-    "speedrun": "8/16 channels, one 256 hidden layer, pool before ReLU, batch 256, Adam (0.7, "
-                "0.9) one-cycle 8e-3, 2 epochs (3 for Fashion-MNIST): quickest to 99 % MNIST / "
-                "90 % Fashion-MNIST",
+    "speedrun": "8/16 channels, 256 hidden, pool before ReLU, batch 256, Adam (0.7, 0.9) one-cycle "
+                "8e-3, 2 epochs (3 for Fashion): quickest to 99 % MNIST / 90 % Fashion-MNIST",
     "relu-qa": "the Q&A: ReLU at lr 0.1 (at lr 0.9 it diverges)",
     "default-model": "the shipped MNIST model for Draw and Inspect",
 }

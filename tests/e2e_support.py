@@ -176,7 +176,8 @@ def screenshot(page: Page, name: str) -> Path:
 
 
 _HIT = """([x, y]) => {
-    const host = document.querySelector('[data-testid=stBidiComponentIsolated]');
+    const host = [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]
+        .find(h => h.shadowRoot && h.shadowRoot.querySelector('canvas.upper-canvas'));
     const hit = host && host.shadowRoot && host.shadowRoot.elementFromPoint(x, y);
     if (!hit) return String(hit);
     return hit.classList.contains('upper-canvas') ? 'upper-canvas' : hit.outerHTML.slice(0, 80);
@@ -239,7 +240,8 @@ def ink_at(page: Page, points: list[tuple[float, float]]) -> list[bool]:
     """Whether the canvas shows ink (a bright pixel) at each canvas pixel coordinate."""
     return page.evaluate(
         """(points) => {
-            const host = document.querySelector('[data-testid=stBidiComponentIsolated]');
+            const host = [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]
+        .find(h => h.shadowRoot && h.shadowRoot.querySelector('canvas.upper-canvas'));
             const canvas = host.shadowRoot.querySelector('canvas.dc-canvas.lower-canvas');
             const ctx = canvas.getContext('2d');
             const sx = canvas.width / canvas.clientWidth, sy = canvas.height / canvas.clientHeight;
