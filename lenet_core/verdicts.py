@@ -230,7 +230,7 @@ def time_verdict(arms: Sequence[Arm]) -> str | None:
     sentences = []
     for s in sorted({a.series for a in arms}, key=str):
         steps = [a for a in arms if a.series == s]
-        texts, best = [], None
+        texts, best, times = [], None, []
         for a in steps:
             hit = [r for r in a.runs if reached(r)]
             ended = [r for r in a.ended if r.status in ("finished", "diverged")]
@@ -242,11 +242,18 @@ def time_verdict(arms: Sequence[Arm]) -> str | None:
                              + (f" ({len(hit)} of {len(ended)} seeds did)" if hit else ""))
                 continue
             texts.append(f"{a.label}: {t.text(1, 1, ' s')}")
+            times.append((a, t))
             if best is None or t.mean < best[1].mean:
                 best = (a, t)
         if texts:
             target = steps[0].runs[0].config.stop_at if steps[0].runs else None
             head = f"To {target:.0%} on {s}: " if target else f"{s}: "
-            tail = f" Fastest: {best[0].label}, {best[1].text(1, 1, ' s')}." if best else ""
+            tail = f" Fastest: {best[0].label}, {best[1].text(1, 1, ' s')}" if best else ""
+            if best:  # "fastest" only claims what the spread over seeds supports
+                close = [a.label for a, t in times
+                         if a is not best[0] and compare(t, best[1]) != "lower"
+                         and compare(t, best[1]) != "higher"]
+                tail += (f"; no clear difference from {', '.join(close)}." if close else
+                         ", clearly ahead of every other step.")
             sentences.append(head + "; ".join(texts) + "." + tail)
     return " ".join(sentences) or None

@@ -1,5 +1,6 @@
 """Experiments: the shipped grids, honest verdicts on constructed numbers, and real runs."""
 
+import dataclasses
 import json
 
 import pytest
@@ -188,3 +189,23 @@ def test_stop_stops_every_run_of_an_experiment(store):
     assert experiments.stop(experiment_id, store) == 3
     for run in store.runs_of(experiment_id):
         assert runner.wait(run.id, store, timeout=60).status == "stopped"
+
+
+def _timed(store, label, seconds, series="MNIST"):
+    """A speed-ladder step whose runs reached their 99 % target in these seconds."""
+    config = D2L.replace(dataset="mnist", stop_at=0.99)
+    runs = [dataclasses.replace(store.get(add_run(store, config, label, acc=0.99,
+                                                  checkpoint_file=False)),
+                                test_acc=0.992, train_time=t) for t in seconds]
+    return verdicts.summarize(verdicts.Arm(label, {}, runs, series=series))
+
+
+def test_the_fastest_step_is_only_called_ahead_when_the_spread_allows(store):
+    slow = _timed(store, "slow", [20.0, 21.0, 22.0])
+    fast = _timed(store, "fast", [4.2, 4.7, 5.2])  # 4.7 ± 0.5
+    close = _timed(store, "close", [4.5, 5.0, 5.5])  # 5.0 ± 0.5: within the spread
+    text = verdicts.time_verdict([slow, fast, close])
+    assert "Fastest: fast, 4.7 ± 0.5 s; no clear difference from close." in text
+    assert "slow" not in text.split("Fastest")[1]
+    alone = verdicts.time_verdict([slow, fast])
+    assert "Fastest: fast, 4.7 ± 0.5 s, clearly ahead of every other step." in alone
