@@ -184,6 +184,13 @@ _HIT = """([x, y]) => {
 }"""
 
 
+_CANVAS_READY = """() => {
+    const host = [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]
+        .find(h => h.shadowRoot && h.shadowRoot.querySelector('canvas.upper-canvas'));
+    return !!(host && host.shadowRoot.querySelector('style[data-lenet]'));
+}"""
+
+
 def _surface_at(page: Page, x: float, y: float, timeout: float = 10) -> dict:
     """Wait until canvas point (x, y) is the drawing surface, not the toolbar over it, nor a
     canvas still moving into place; returns the canvas's box at that moment."""
@@ -215,6 +222,13 @@ def draw(page: Page, strokes: list[list[tuple[float, float]]], *, hover: bool = 
     surface = page.locator("canvas.upper-canvas")
     expect(surface).to_have_count(1)  # after Clear, the old canvas may linger a moment
     wait_ready(page)
+    # A new canvas (after Clear) is ready once the page's toolbar rule is in its root and it is
+    # laid out: no person presses within milliseconds of it appearing.
+    poll(lambda: page.evaluate(_CANVAS_READY) and surface.bounding_box() is not None, 10,
+         "the canvas to be ready")
+    # Fabric binds its pointer handlers in an effect after the canvas is first painted: let
+    # two frames pass, as they do before any person's press.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
     for stroke in strokes:
         (x0, y0), rest = stroke[0], stroke[1:]
         if hover:
@@ -222,7 +236,8 @@ def draw(page: Page, strokes: list[list[tuple[float, float]]], *, hover: bool = 
         else:
             box = surface.bounding_box()
             page.mouse.move(box["x"] - 30, box["y"] - 30)  # off the canvas, above its corner
-        page.mouse.move(box["x"] + x0, box["y"] + y0)
+        # A real pointer leaves a trail of moves on its way, however quick; it does not jump.
+        page.mouse.move(box["x"] + x0, box["y"] + y0, steps=1 if hover else 4)
         page.mouse.down()
         for x, y in rest:
             page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
