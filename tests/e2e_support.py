@@ -14,11 +14,8 @@ from playwright.sync_api import Page, expect
 
 from lenet_core.appserver import (  # noqa: F401 (re-exported for the tests)
     CHART,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     READY,
     App,
-    free_port,
     launch_chromium,
     start_app,
 )
@@ -175,19 +172,21 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+# The drawing canvas's shadow root (or undefined): the page has other isolated components.
+_CANVAS_ROOT = """[...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]
+    .map(h => h.shadowRoot).find(r => r && r.querySelector('canvas.upper-canvas'))"""
+
 _HIT = """([x, y]) => {
-    const host = [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]
-        .find(h => h.shadowRoot && h.shadowRoot.querySelector('canvas.upper-canvas'));
-    const hit = host && host.shadowRoot && host.shadowRoot.elementFromPoint(x, y);
+    const root = """ + _CANVAS_ROOT + """;
+    const hit = root && root.elementFromPoint(x, y);
     if (!hit) return String(hit);
     return hit.classList.contains('upper-canvas') ? 'upper-canvas' : hit.outerHTML.slice(0, 80);
 }"""
 
 
 _CANVAS_READY = """() => {
-    const host = [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]
-        .find(h => h.shadowRoot && h.shadowRoot.querySelector('canvas.upper-canvas'));
-    return !!(host && host.shadowRoot.querySelector('style[data-lenet]'));
+    const root = """ + _CANVAS_ROOT + """;
+    return !!(root && root.querySelector('style[data-lenet]'));
 }"""
 
 
@@ -255,9 +254,8 @@ def ink_at(page: Page, points: list[tuple[float, float]]) -> list[bool]:
     """Whether the canvas shows ink (a bright pixel) at each canvas pixel coordinate."""
     return page.evaluate(
         """(points) => {
-            const host = [...document.querySelectorAll('[data-testid=stBidiComponentIsolated]')]
-        .find(h => h.shadowRoot && h.shadowRoot.querySelector('canvas.upper-canvas'));
-            const canvas = host.shadowRoot.querySelector('canvas.dc-canvas.lower-canvas');
+            const root = """ + _CANVAS_ROOT + """;
+            const canvas = root.querySelector('canvas.dc-canvas.lower-canvas');
             const ctx = canvas.getContext('2d');
             const sx = canvas.width / canvas.clientWidth, sy = canvas.height / canvas.clientHeight;
             return points.map(([x, y]) => ctx.getImageData(x * sx, y * sy, 1, 1).data[0] > 128);

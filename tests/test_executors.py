@@ -6,11 +6,11 @@ import time
 
 import pytest
 
+from lenet_core.appserver import free_port
 from lenet_core.cli import main
 from lenet_core.cluster import AddressError, ClusterError, RayExecutor, parse_address
 from lenet_core.config import MODERN
 from lenet_core.executors import LocalExecutor, executor_for
-from tests.ray_cluster import free_port
 
 
 def test_no_address_is_the_local_queue(monkeypatch):
