@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .data import DATASETS
+from .device import DeviceError, resolve
 
 # The form's sections, in order; each field names its own.
 GROUPS = ("Data", "Model", "Optimisation", "Engine")
@@ -229,11 +230,10 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
         if p := _fit_problem(values["kernel_size"], len(values["conv_channels"])):
             problems["conv_channels"] = p
     if device_available and "device" in values and "device" not in problems:
-        from .device import resolve
         try:
             resolve(values["device"])
-        except ConfigError as e:
-            problems["device"] = e.message
+        except DeviceError as e:
+            problems["device"] = str(e)
     return problems
 
 

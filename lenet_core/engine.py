@@ -19,6 +19,7 @@ from . import data as data_mod
 from .config import TrainConfig
 from .device import resolve
 from .model import build_lenet
+from .progress import Progress
 
 # Forward-only batch size for evaluation. Measured on the CPU: 256 is as fast as 1000+ for the
 # book's net and 1.5x faster for wide ones (cache); accelerators want fewer, bigger launches.
@@ -55,6 +56,11 @@ class Event:
     train_time: float  # seconds spent training so far (evaluation excluded)
     elapsed: float  # wall seconds since the start
     point: Point | None = None
+
+    def progress(self) -> Progress:
+        """What a run's record keeps of this moment."""
+        return Progress(self.epoch, self.batch, self.num_batches, self.step, self.total_steps,
+                        self.examples_per_sec, self.elapsed)
 
 
 @dataclass

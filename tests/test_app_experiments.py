@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from lenet_core import experiments, runner
-from lenet_core.catalog import EXPERIMENTS
+from lenet_core import experiments
+from lenet_core.experiments.catalog import EXPERIMENTS
+from lenet_core.runs import runner
 from tests.support import fill_run
 from tests.test_app import open_page
 
@@ -15,8 +16,8 @@ from tests.test_app import open_page
 def no_workers(monkeypatch):
     """Launching queues runs in the store; no worker process is started."""
     spawned = []
-    monkeypatch.setattr(runner, "spawn", lambda run_ids, store, max_running=1:
-                        spawned.extend(run_ids) or 0)
+    monkeypatch.setattr(runner.LocalExecutor, "launch",
+                        lambda self, run_ids, store: spawned.extend(run_ids))
     return spawned
 
 

@@ -5,12 +5,14 @@ import json
 
 import pytest
 
-from lenet_core import experiments, runner, verdicts
-from lenet_core.catalog import EXPERIMENTS, MLP_LIKE_LENET, sweep
+from lenet_core import experiments
 from lenet_core.cli import main
 from lenet_core.config import D2L, MODERN, SPEEDRUN, TrainConfig
-from lenet_core.executors import Executor
+from lenet_core.experiments import verdicts
+from lenet_core.experiments.catalog import EXPERIMENTS, MLP_LIKE_LENET, sweep
 from lenet_core.model import summary
+from lenet_core.runs import runner
+from lenet_core.runs.executors import Executor
 from tests.support import add_run, poll
 
 

@@ -1,0 +1,251 @@
+"""Experiments: a question answered by training, measured over seeds, with a verdict.
+
+An `Experiment` is a named, versioned definition (lenet_core.experiments.catalog holds the shipped ones):
+the question, a base config, a small grid of variants over a few fields, default epochs and
+seeds, and what to measure (the verdict rule). Launching one records it in the store and
+queues its runs (variants x seeds) through an executor; launching again adds seeds. Results
+are computed from the runs whenever they are read, from what was recorded at launch, so an
+old experiment still reads right after its definition changes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from ..config import SPECS, ConfigError, TrainConfig, build
+from ..data import DATASETS
+from ..model import summary
+from ..runs import executors
+from ..runs.executors import Executor, Request
+from ..runs.records import ExperimentRecord
+from ..runs.runner import LocalExecutor
+from ..runs.store import RunStore
+from . import verdicts
+
+# The verdict rules an experiment can ask for.
+MEASURES = ("accuracy", "overfitting", "cost", "data-size", "time-to-target", "layer-sizes")
+
+
+@dataclass(frozen=True)
+class Variant:
+    label: str  # how people read it: "ReLU, lr 0.1"
+    changes: dict[str, Any]  # TrainConfig fields over the base
+    series: str | None = None  # data-size / speed ladder: which line it belongs to
+    x: float | None = None  # data-size: its place on the x axis
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str  # "qa-activation"
+    version: int  # bump when the grid or the rule changes
+    title: str
+    question_en: str
+    base: TrainConfig
+    variants: tuple[Variant, ...]
+    epochs: int  # default epochs per run
+    measure: str = "accuracy"  # the verdict rule (MEASURES)
+    seeds: int = 3  # default seeds per variant
+    question_zh: str = ""  # the seed's own wording, where it asks
+    answer_zh: str = ""  # what the seed's Q&A answered
+    equal_budget: bool = False  # every run sees epochs x 60k examples, whatever its cap
+    x_name: str = ""  # data-size: what x counts ("training examples")
+
+    def spec(self, epochs: int, max_train_examples: int | None) -> dict[str, Any]:
+        """What a launch records: enough to rebuild every run's config and read the results."""
+        return {"title": self.title, "measure": self.measure, "base": self.base.to_dict(),
+                "variants": [asdict(v) for v in self.variants], "epochs": epochs,
+                "max_train_examples": max_train_examples, "equal_budget": self.equal_budget,
+                "x_name": self.x_name}
+
+
+def grid(**fields: Sequence[Any]) -> tuple[Variant, ...]:
+    """Every combination of the given field values, labelled "field=value, ...": a sweep."""
+    names = list(fields)
+    return tuple(
+        Variant(", ".join(f"{n}={_short(v)}" for n, v in zip(names, combo, strict=True)),
+                dict(zip(names, combo, strict=True)))
+        for combo in itertools.product(*(fields[n] for n in names)))
+
+
+def _short(v: Any) -> str:
+    return "/".join(map(str, v)) if isinstance(v, tuple) else f"{v:g}" if isinstance(v, float) \
+        else str(v)
+
+
+def parse_grid(items: list[str]) -> dict[str, tuple]:
+    """["lr=0.01,0.1", "channels=6/16,12/32"] -> {"lr": (0.01, 0.1), "conv_channels": ((6, 16),
+    (12, 32))}; every bad item is reported at once."""
+    names = {**{n: n for n in SPECS}, **{n.replace("_", "-"): n for n in SPECS},
+             **{s.flag.lstrip("-"): n for n, s in SPECS.items() if s.flag}}
+    fields, problems = {}, {}
+    for item in items:
+        key, _, values = item.partition("=")
+        name = names.get(key.strip().replace("_", "-")) or names.get(key.strip())
+        if name is None or not values:
+            problems[key or item] = "use FIELD=V1,V2,... with a TrainConfig field"
+            continue
+        spec = SPECS[name]
+        try:
+            parsed = tuple(True if spec.kind == "bool" and v == "true" else
+                           False if spec.kind == "bool" and v == "false" else
+                           spec.parse(v.strip().replace("/", " ")) for v in values.split(","))
+        except ValueError:
+            problems[name] = f"cannot read {values!r}"
+            continue
+        if bad := next((p for v in parsed if (p := spec.problem(v))), None):
+            problems[name] = bad
+        fields[name] = parsed
+    if problems:
+        raise ConfigError(problems)
+    return fields
+
+
+def run_config(spec: Mapping[str, Any], variant: Mapping[str, Any], seed: int) -> TrainConfig:
+    """The config of one run of a launched experiment."""
+    base = TrainConfig.from_dict(spec["base"])
+    changes = dict(variant["changes"])
+    cap = spec.get("max_train_examples")
+    if cap is not None and changes.get("max_train_examples") is None:
+        changes["max_train_examples"] = cap  # a variant that sets its own size keeps it
+    epochs = changes.pop("epochs", spec["epochs"])
+    if spec.get("equal_budget"):  # the same number of examples seen, whatever the set's size
+        dataset = changes.get("dataset", base.dataset)
+        size = changes.get("max_train_examples") or DATASETS[dataset].train_size
+        epochs = math.ceil(spec["epochs"] * DATASETS[dataset].train_size / size)
+    return build({**changes, "epochs": epochs, "seed": seed}, base, device_available=False)
+
+
+def launch(experiment: Experiment, store: RunStore, *, epochs: int | None = None,
+           seeds: int | None = None, max_train_examples: int | None = None,
+           executor: Executor | None = None) -> str:
+    """Record the experiment and queue its runs (variants x seeds); returns its id at once."""
+    executor = executor or LocalExecutor()
+    spec = experiment.spec(epochs or experiment.epochs, max_train_examples)
+    for variant in spec["variants"]:  # every run's config is valid before anything is queued
+        run_config(spec, variant, 0)
+    experiment_id = store.create_experiment(experiment.name, experiment.version, spec,
+                                            executor.name)
+    if experiment.measure != "layer-sizes":
+        add_seeds(experiment_id, store, seeds or experiment.seeds, executor)
+    return experiment_id
+
+
+def add_seeds(experiment_id: str, store: RunStore, seeds: int,
+              executor: Executor | None = None) -> list[str]:
+    """Queue `seeds` more seeds of every variant (the next seed numbers); returns the run ids."""
+    executor = executor or LocalExecutor()
+    record = store.experiment(experiment_id)
+    first = 1 + max((r.config.seed for r in store.runs_of(experiment_id)), default=-1)
+    return executor.submit([
+        Request(run_config(record.spec, variant, seed),
+                f"{record.name} · {variant['label']} · seed {seed}", experiment_id,
+                variant["label"])
+        for seed in range(first, first + seeds) for variant in record.spec["variants"]], store)
+
+
+def stop(experiment_id: str, store: RunStore) -> int:
+    """Ask every active run of the experiment to stop; returns how many were asked."""
+    return executors.stop([r.id for r in store.runs_of(experiment_id)], store)
+
+
+@dataclass
+class Result:
+    record: ExperimentRecord
+    arms: list[verdicts.Arm]
+    verdict: str
+    layers: list[dict[str, Any]] = field(default_factory=list)  # layer-sizes: the table
+
+    @property
+    def runs(self):
+        return [r for a in self.arms for r in a.runs]
+
+    @property
+    def active(self) -> bool:
+        return any(r.active for r in self.runs)
+
+
+def result(experiment_id: str, store: RunStore) -> Result:
+    """The experiment's variants with their runs and statistics, and the verdict."""
+    record = store.experiment(experiment_id)
+    spec = record.spec
+    runs = store.runs_of(experiment_id)
+    arms = []
+    for v in spec["variants"]:
+        arm = verdicts.Arm(v["label"], v["changes"], [r for r in runs if r.variant == v["label"]],
+                           v.get("series"), v.get("x"))
+        arm.params = parameters(run_config(spec, v, 0))
+        arms.append(verdicts.summarize(arm))
+    if spec["measure"] == "layer-sizes":
+        layers = layer_sizes(TrainConfig.from_dict(spec["base"]))
+        return Result(record, arms, layer_sizes_verdict(layers), layers)
+    return Result(record, arms, verdict(spec["measure"], arms, spec.get("x_name", "")))
+
+
+@lru_cache(maxsize=256)
+def parameters(config: TrainConfig) -> int:
+    """The network's parameter count (cached: live pages ask every few seconds)."""
+    return sum(row.params for row in summary(config))
+
+
+def verdict(measure: str, arms: Sequence[verdicts.Arm], x_name: str = "") -> str:
+    if measure == "time-to-target":
+        return verdicts.time_verdict(arms) or "No run has finished yet."
+    if measure == "data-size":
+        return verdicts.series_verdict(arms, x_name) or verdicts.accuracy_verdict(arms)
+    extra = []
+    if measure == "overfitting":
+        extra = [verdicts.spread_verdict(arms, "gap", "Train-test gap (overfitting)"),
+                 verdicts.spread_verdict(arms, "train_time", "Training time", 1, " s")]
+    elif measure == "cost":
+        extra = [verdicts.cost_verdict(arms)]
+    return " ".join([verdicts.accuracy_verdict(arms), *[e for e in extra if e]])
+
+
+def layer_sizes(config: TrainConfig) -> list[dict[str, Any]]:
+    """Values per example (C x H x W) after each layer, the input first."""
+    rows = [{"layer": "input", "type": "image", "shape": [1, 28, 28], "values": 784}]
+    for r in summary(config):
+        rows.append({"layer": r.layer, "type": r.type, "shape": list(r.output_shape[1:]),
+                     "values": math.prod(r.output_shape[1:])})
+    return rows
+
+
+def layer_sizes_verdict(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Whether a layer with more channels holds more values per example than the one before."""
+    convs = [r for r in rows if r["type"] == "Conv2d"]
+    largest = max(rows, key=lambda r: r["values"])
+    parts = [f"{r['layer']} outputs {' x '.join(map(str, r['shape']))} = {r['values']:,} "
+             "values per example" for r in convs]
+    text = "; ".join(parts) + "."
+    if len(convs) >= 2 and convs[1]["values"] < convs[0]["values"]:
+        text += (f" {convs[1]['layer']} has more channels than {convs[0]['layer']} but "
+                 f"{convs[0]['values'] / convs[1]['values']:.1f}x fewer values: halving height "
+                 "and width while adding channels shrinks the representation, so information "
+                 "is not amplified, as the seed's Q&A answers.")
+    return text + (f" The largest representation is {largest['layer']} "
+                   f"({largest['values']:,} values); the input has 784.")
+
+
+def report(experiment_id: str, store: RunStore) -> dict[str, Any]:
+    """The experiment as JSON: the CLI's `--json` line."""
+    res = result(experiment_id, store)
+    stat_keys = ("test_acc", "train_acc", "gap", "examples_per_sec", "train_time")
+    table = [{"variant": a.label, "seeds": len(a.learned), "runs": len(a.runs),
+              "params": a.params, "failed_to_learn": verdicts.failure(a),
+              **{k: (asdict(a.stats[k]) if a.stats.get(k) else None) for k in stat_keys}}
+             for a in res.arms]
+    runs = [{"run_id": r.id, "variant": r.variant, "status": r.status, "config": r.config.to_dict(),
+             "test_acc": r.test_acc, "train_acc": r.train_acc, "train_loss": r.train_loss,
+             "examples_per_sec": r.examples_per_sec, "train_time": r.train_time,
+             "executor": r.executor, "node": r.node, "threads": r.threads} for r in res.runs]
+    out = {"experiment": res.record.name, "id": res.record.id, "title": res.record.spec["title"],
+           "max_train_examples": res.record.spec["max_train_examples"], "verdict": res.verdict,
+           "runs": runs, "table": table}
+    if res.layers:
+        out["layers"] = res.layers
+    return out

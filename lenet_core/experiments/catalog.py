@@ -1,0 +1,183 @@
+"""The experiments LeNet Lab ships: the seed's Q&A and the book's exercises, each answered by
+training over several seeds. Bump an experiment's version when its grid or rule changes.
+"""
+
+from __future__ import annotations
+
+from ..config import D2L, MODERN
+from . import Experiment, Variant, grid
+
+FASHION_MODERN = MODERN.replace(dataset="fashion-mnist")  # ReLU, max-pool, Adam, standardised
+MODERNISED = D2L.replace(activation="relu", pooling="max", lr=0.1)  # the book's net, exercise 1
+MLP_LIKE_LENET = {"arch": "mlp", "hidden": (72, 64)}  # 61,842 parameters against LeNet's 61,706
+
+_CATALOG = (
+    Experiment(
+        "qa-activation", 1, "Sigmoid or ReLU?",
+        "Replace the four sigmoids with ReLU: why does the model basically not converge? "
+        "Shouldn't ReLU converge better?",
+        D2L,
+        (Variant("sigmoid, lr 0.9", {"activation": "sigmoid", "lr": 0.9}),
+         Variant("ReLU, lr 0.9", {"activation": "relu", "lr": 0.9}),
+         Variant("ReLU, lr 0.1", {"activation": "relu", "lr": 0.1})),
+        epochs=10,
+        question_zh="有个练习把四个sigmoid变为relu，为什么模型基本不收敛，不是relu应该更好收敛吗？",
+        answer_zh="不收敛的话，调一下lr=0.1"),
+    Experiment(
+        "qa-pooling", 1, "Max or average pooling?",
+        "Max or average pooling? Does max pooling lose much information?",
+        D2L,
+        (Variant("avg-pool, sigmoid", {"pooling": "avg"}),
+         Variant("max-pool, sigmoid", {"pooling": "max"}),
+         Variant("avg-pool, ReLU (lr 0.1)", {"pooling": "avg", "activation": "relu", "lr": 0.1}),
+         Variant("max-pool, ReLU (lr 0.1)", {"pooling": "max", "activation": "relu", "lr": 0.1})),
+        epochs=10,
+        question_zh="池化层一般用max还是avg，max会不会损失很多信息？",
+        answer_zh="不会损失太多，avg也会丢失"),
+    Experiment(
+        "qa-channels", 1, "Why 6 and 16 channels?",
+        "Why does LeNet use 6 and 16 channels? Can it be 5 and 15? (The seed: accuracy went "
+        "up; overfitting?)",
+        D2L,
+        (Variant("6/16 (the book)", {"conv_channels": (6, 16)}),
+         Variant("5/15", {"conv_channels": (5, 15)}),
+         Variant("12/32", {"conv_channels": (12, 32)})),
+        epochs=10, measure="overfitting",
+        question_zh="前面Lenet通道为什么取6 16呢？可以取5 15嘛？",
+        answer_zh="当然可以了，动手多试，多改改看看，改了好像精度变高了，overfitting?"
+                  "（讲道理参数变小，应该underfitting而不是overfitting）"),
+    Experiment(
+        "qa-width", 1, "Should the middle channels be as wide as possible?",
+        "While the model trains, should the middle output channels be made as wide as "
+        "possible? (Measured with the modern recipe, which fits fast enough to show "
+        "overfitting in a few epochs.)",
+        FASHION_MODERN,
+        (Variant("6/16", {"conv_channels": (6, 16)}),
+         Variant("16/32", {"conv_channels": (16, 32)}),
+         Variant("32/64", {"conv_channels": (32, 64)}),
+         Variant("64/128", {"conv_channels": (64, 128)})),
+        epochs=5, measure="overfitting",
+        question_zh="在模型跑动情况下，中间的输出通道尽量调大吗？",
+        answer_zh="不一定，调大了一般直接overfitting"),
+    Experiment(
+        "qa-mlp-vs-cnn", 1, "MLP or CNN?",
+        "For a deep-learning model, MLP or CNN? (An MLP with about LeNet's parameter count.)",
+        D2L,
+        (Variant("LeNet", {"arch": "lenet"}),
+         Variant("MLP 72/64", MLP_LIKE_LENET)),
+        epochs=10, measure="cost",
+        question_zh="对于DL模型选择是MLP还是CNN？",
+        answer_zh="数据变大如200*200，MLP跑不动，在两者都可以的情况下可以试试MLP；MLP一般简单点"),
+    Experiment(
+        "qa-data-size", 1, "Does deep learning need lots of data?",
+        "Does deep learning need lots of data? Is a small dataset unsuitable for it? (LeNet "
+        "and an MLP of the same size on 1k to 60k training examples, each run seeing the same "
+        "number of examples: epochs x 60,000.)",
+        FASHION_MODERN,
+        tuple(Variant(f"{arch} on {n:,}", {**changes, "max_train_examples": n}, series=arch, x=n)
+              for arch, changes in (("LeNet", {}), ("MLP", MLP_LIKE_LENET))
+              for n in (1_000, 5_000, 20_000, 60_000)),
+        epochs=2, measure="data-size", equal_budget=True, x_name="training examples",
+        question_zh="是不是DL需要很多数据？数据体量小的是不是不适合DL？",
+        answer_zh="不需要的，可以finetune"),
+    Experiment(
+        "qa-info-amplified", 1, "Is information amplified by more channels?",
+        "The second conv layer goes up to 16 channels: is the information amplified? "
+        "(No training needed: the values per example at each layer, from the layer table.)",
+        D2L, (), epochs=1, measure="layer-sizes", seeds=0,
+        question_zh="LeNet 的第二个卷积层通道增加到16，是不是信息被放大？",
+        answer_zh="一般对我来说，高宽减半时，通道翻倍，整体变小；不是信息放大，而是在减小"),
+    Experiment(
+        "ex-modernize", 1, "Exercise: modernise LeNet",
+        "The book's exercise: replace average pooling with max pooling, and the sigmoids "
+        "with ReLU (at lr 0.1, which ReLU needs), one at a time and both.",
+        D2L,
+        (Variant("the book (avg, sigmoid)", {}),
+         Variant("max-pool", {"pooling": "max"}),
+         Variant("ReLU (lr 0.1)", {"activation": "relu", "lr": 0.1}),
+         Variant("max-pool + ReLU (lr 0.1)", {"pooling": "max", "activation": "relu",
+                                              "lr": 0.1})),
+        epochs=10),
+    Experiment(
+        "ex-bigger", 1, "Exercise: a bigger, better LeNet",
+        "The book's exercise: starting from the modernised LeNet (max-pool, ReLU, SGD lr "
+        "0.1), change one thing at a time: kernel size, conv stages, fully connected layers, "
+        "channels, learning rate, initialisation, epochs.",
+        MODERNISED,
+        (Variant("modernised LeNet", {}),
+         Variant("kernel 3", {"kernel_size": 3}),
+         Variant("kernel 7", {"kernel_size": 7}),
+         Variant("1 conv stage (6)", {"conv_channels": (6,)}),
+         Variant("3 conv stages (6/16/32, kernel 3)", {"conv_channels": (6, 16, 32),
+                                                       "kernel_size": 3}),
+         Variant("no hidden layer", {"hidden": ()}),
+         Variant("1 hidden layer (120)", {"hidden": (120,)}),
+         Variant("3 hidden layers (120/84/64)", {"hidden": (120, 84, 64)}),
+         Variant("channels 16/32", {"conv_channels": (16, 32)}),
+         Variant("lr 0.3", {"lr": 0.3}),
+         Variant("PyTorch's default init", {"init": "default"}),
+         Variant("20 epochs", {"epochs": 20})),
+        epochs=10),
+    Experiment(
+        "ex-mnist", 1, "Exercise: LeNet on MNIST",
+        "The book's exercise: the original and the modernised network on MNIST digits.",
+        D2L.replace(dataset="mnist"),
+        (Variant("the book (avg, sigmoid, lr 0.9)", {}),
+         Variant("modernised (max, ReLU, lr 0.1)", {"pooling": "max", "activation": "relu",
+                                                    "lr": 0.1}),
+         Variant("modern preset (Adam, standardised)", {
+             k: getattr(MODERN, k) for k in ("activation", "pooling", "optimizer", "lr",
+                                             "batch_size", "normalize")})),
+        epochs=10),
+)
+
+# The speed ladder: from the book's recipe to the fastest here (the speedrun preset), one trick
+# per step, each step keeping the ones before. One-cycle plans its schedule over `epochs`, so
+# from there on the steps train for the speedrun's epochs: 2 on MNIST, 3 on Fashion-MNIST.
+_LADDER = (
+    ("the book's loop (DataLoader, ToTensor)", {"data_loader": "torchvision"}),
+    ("+ pre-loaded tensors", {"data_loader": "tensors"}),
+    ("+ ReLU (lr 0.1)", {"activation": "relu", "lr": 0.1}),
+    ("+ max-pool", {"pooling": "max"}),
+    ("+ Adam (lr 2e-3)", {"optimizer": "adam", "lr": 2e-3}),
+    ("+ standardised pixels", {"normalize": True}),
+    ("+ one-cycle (peak 4e-3)", {"schedule": "onecycle", "lr": 4e-3}),
+    ("+ Adam betas 0.7/0.9, peak 8e-3", {"betas": (0.7, 0.9), "lr": 8e-3}),
+    ("+ 8/16 convs, 256 hidden, batch 256", {"conv_channels": (8, 16), "hidden": (256,),
+                                              "batch_size": 256}),
+    ("+ max-pool before ReLU (= the speedrun preset)", {"pool_first": True}),
+    # The preset leaves compile to "auto", which skips it for runs this short; the last step
+    # forces it on to measure what it would bring (its warm-up is outside the timed steps).
+    ("+ torch.compile forced on", {"compile": "on"}),
+)
+
+
+def _ladder() -> tuple[Variant, ...]:
+    variants = []
+    for dataset, series, target, short in (("mnist", "MNIST", 0.99, 2),
+                                           ("fashion-mnist", "Fashion-MNIST", 0.90, 3)):
+        changes = {"dataset": dataset, "stop_at": target, "compile": "off"}
+        for label, step in _LADDER:
+            changes = {**changes, **step}
+            if changes.get("schedule") == "onecycle":
+                changes["epochs"] = short
+            variants.append(Variant(f"{label} [{series}]", dict(changes), series=series))
+    return tuple(variants)
+
+
+_CATALOG += (
+    Experiment(
+        "speed-ladder", 2, "Where does speed come from?",
+        "From the book's recipe to the fastest recipe here, one trick per step: seconds of "
+        "training until 99 % MNIST and 90 % Fashion-MNIST test accuracy (each run stops at "
+        "its target).",
+        D2L, _ladder(), epochs=10, measure="time-to-target"),
+)
+
+EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _CATALOG}
+
+
+def sweep(fields: dict[str, tuple], base=D2L, epochs: int | None = None) -> Experiment:
+    """A custom experiment: every combination of the given field values, over `base`."""
+    title = "Sweep: " + " x ".join(fields)
+    return Experiment("sweep", 1, title, title, base, grid(**fields), epochs or base.epochs)
