@@ -6,4 +6,5 @@ The library under LeNet Lab's dashboard and CLI. It never imports streamlit.
 from .config import PRESETS, ConfigError, TrainConfig, preset
 from .model import build_lenet, summary
 
-__all__ = ["PRESETS", "ConfigError", "TrainConfig", "build_lenet", "preset", "summary"]
+__version__ = "0.1.0"  # recorded with every run (lenet_core.environment)
+__all__ = ["PRESETS", "ConfigError", "TrainConfig", "__version__", "build_lenet", "preset", "summary"]

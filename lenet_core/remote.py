@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from . import data
+from . import data, environment
 from .config import TrainConfig
 from .device import describe, resolve
 from .engine import Event, Point, TrainResult, train
@@ -37,6 +37,7 @@ class Placement:
     threads: int  # torch intra-op threads it trains with
     device: str  # device.describe(): "cpu (1 thread)"
     pid: int  # the worker process
+    environment: environment.Environment  # the worker's versions, device name and threads
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,13 @@ class RemoteRun:
         torch.set_num_threads(threads)
         try:
             cfg = TrainConfig.from_dict(config)
-            device = describe(resolve(cfg.device))
+            where = resolve(cfg.device)
+            device = describe(where)
         except Exception as e:  # a device this worker lacks fails the run, as locally
             yield Outcome(None, None, (), None, error_text(e))
             return
-        yield Placement(socket.gethostname(), torch.get_num_threads(), device, os.getpid())
+        yield Placement(socket.gethostname(), torch.get_num_threads(), device, os.getpid(),
+                        environment.current(where))
         yield from _stream(cfg, self._stop)
 
 

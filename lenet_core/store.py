@@ -25,6 +25,7 @@ from typing import Any
 
 from . import procs
 from .config import TrainConfig
+from .environment import Environment
 from .progress import Progress
 from .schema import SCHEMA_VERSION, StoreError, migrate
 
@@ -64,6 +65,7 @@ class Run:
     node: str | None  # the machine it ran on
     threads: int | None  # torch intra-op threads
     variant: str | None  # its experiment's variant label
+    environment: Environment  # where it trained; all "unknown" until it starts, and for old runs
 
     @property
     def active(self) -> bool:
@@ -177,9 +179,11 @@ class RunStore:
     def set_executor(self, run_id: str, executor: str) -> None:
         self._write("UPDATE runs SET executor=? WHERE id=?", (executor, run_id))
 
-    def set_placement(self, run_id: str, node: str, threads: int) -> None:
-        """Where the run trains: the machine and its torch thread count."""
-        self._write("UPDATE runs SET node=?, threads=? WHERE id=?", (node, threads, run_id))
+    def set_placement(self, run_id: str, node: str, threads: int,
+                      environment: Environment | None = None) -> None:
+        """Where the run trains: the machine, its torch thread count and its environment."""
+        self._write("UPDATE runs SET node=?, threads=?, environment=COALESCE(?, environment) "
+                    "WHERE id=?", (node, threads, environment and environment.to_json(), run_id))
 
     def set_pid(self, run_id: str, pid: int) -> None:
         self._write("UPDATE runs SET pid=?, heartbeat=? WHERE id=?", (pid, time.time(), run_id))
@@ -357,4 +361,5 @@ def _to_run(row: sqlite3.Row) -> Run:
     d["config"] = TrainConfig.from_dict(json.loads(d["config"]))
     d["progress"] = Progress.from_json(d["progress"])
     d["stop_requested"] = bool(d["stop_requested"])
+    d["environment"] = Environment.from_json(d["environment"])
     return Run(**d)

@@ -13,7 +13,7 @@ import time
 import pytest
 import torch
 
-from lenet_core import checkpoint, engine, runner
+from lenet_core import checkpoint, engine, environment, runner
 from lenet_core.cluster import ClusterError, RayExecutor
 from lenet_core.config import MODERN
 from lenet_core.executors import relaunch
@@ -165,6 +165,8 @@ def test_cli_trains_on_the_cluster_and_lists_where_it_ran(ray_cluster, tmp_path)
                                          text=True, check=True).stdout)
     assert (listed["executor"], listed["node"], listed["threads"]) == \
         ("ray", socket.gethostname(), 1)
+    # The worker's environment; its shipped package has no .git: the commit is this checkout's.
+    assert listed["environment"] == {**environment.current().to_dict(), "threads": "1"}
 
 
 def test_a_capped_sweep_runs_on_the_cluster(ray_cluster, tmp_path):
