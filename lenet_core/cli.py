@@ -9,7 +9,7 @@ import os
 import sys
 import time
 
-from . import cli_experiment, data, outcome
+from . import cli_experiment, cli_export, data, outcome
 from .cluster import AddressError, ClusterError
 from .config import PRESET_HELP, PRESETS, SPECS, ConfigError, TrainConfig, from_text, preset
 from .schema import StoreError
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("images", nargs="+", metavar="IMAGE")
 
     cli_experiment.add_parser(sub, _Parser)
+    cli_export.add_parser(sub, _Parser)
 
     e = sub.add_parser("evaluate", help="test-set accuracy per class, the confusion matrix and "
                        "the most confused pairs")
@@ -343,7 +344,7 @@ def _cmd_bench(a) -> int:
 
 COMMANDS = {"summary": _cmd_summary, "train": _cmd_train, "runs": _cmd_runs, "data": _cmd_data,
             "predict": _cmd_predict, "evaluate": _cmd_evaluate, "bench": _cmd_bench,
-            "experiment": cli_experiment.run}
+            "experiment": cli_experiment.run, "export": cli_export.run}
 
 
 def main(argv: list[str] | None = None) -> int:
