@@ -1,7 +1,7 @@
 """ONNX export, checked with onnxruntime against torch itself: on the full 10,000 test images
 for the shipped model and for a freshly trained run of another architecture, and on random
 images for every architecture the config can build; the file's shapes and metadata; the
-`export --onnx` command and its refusals. The TensorBoard export is in test_export_tb.py."""
+`export --onnx` command and its refusals. The TensorBoard export: test_export_tb.py."""
 
 from __future__ import annotations
 
