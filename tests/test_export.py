@@ -202,3 +202,36 @@ def test_export_onnx_refuses_a_folder_and_a_crafted_checkpoint(store, tmp_path, 
     assert main(["export", "--onnx", str(tmp_path / "m.onnx"), "--checkpoint", str(bad)]) == 2
     assert "refused" in capsys.readouterr().err
     assert not Path("pwned").exists() and not (tmp_path / "m.onnx").exists()
+
+
+def test_evaluate_and_inspect_offer_the_onnx_download(store):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    for page in ("evaluate", "inspect"):
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, at.exception
+        [button] = at.get("download_button")
+        assert button.label == "Download ONNX"
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_trained_run_downloaded_from_evaluate_answers_alike_in_onnxruntime(
+        store, page, mnist, tmp_path, capsys):
+    """Trained as the dashboard's runs are (runner.execute), downloaded with a click."""
+    from tests import e2e_support as e2e
+    assert main(["train", "--preset", "modern", "--dataset", "mnist", "--device", "cpu",
+                 "--epochs", "1", "--max-train-examples", "4096", "--channels", "8", "16",
+                 "--hidden", "32", "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out.splitlines()[-1])["run_id"]
+    with e2e.serving(store.root.parent) as app:
+        e2e.open_app(page, f"{app.url}/evaluate")
+        with page.expect_download(timeout=120_000) as download:
+            page.get_by_role("button", name="Download ONNX").click()
+        saved = tmp_path / "downloaded.onnx"
+        download.value.save_as(saved)
+    assert download.value.suggested_filename == f"lenet-{run_id}.onnx"
+    model = checkpoint.load_ref(run_id, store)
+    assert onnx_export.read_metadata(saved.read_bytes())["dataset"] == "mnist"
+    assert_agree(model, saved.read_bytes(), mnist.test_x, check_verify=False)
