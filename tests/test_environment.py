@@ -146,6 +146,24 @@ def test_compare_rows_mark_environments_that_differ():
     assert len(rows) == len(environment.FIELDS)
 
 
+def test_compare_marks_the_environment_rows_of_runs_that_trained_apart(store):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.support import add_run
+    here = environment.current()
+    for name, env in (("here", here), ("older torch", Environment(**{**here.to_dict(),
+                                                                     "torch": "2.0.0"}))):
+        store.set_placement(add_run(store, name=name), "node-1", 2, env)
+    at = AppTest.from_file("../app.py", default_timeout=120)
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, at.exception
+    diff = at.dataframe[0].value
+    assert set(diff.loc[diff["Differs"], "Hyperparameter"]) == {"environment: torch"}
+    assert any("not known to have trained in the same environment" in c.value
+               for c in at.caption)
+
+
 def test_a_ray_worker_sends_its_environment_first_and_the_driver_adds_its_commit():
     threads = torch.get_num_threads()
     try:
