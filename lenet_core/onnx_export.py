@@ -28,7 +28,6 @@ from torch import nn
 
 from . import data
 from .checkpoint import LoadedModel
-from .config import INPUT_SIZE
 
 FORMAT = "lenet-lab-onnx/1"
 # Current, and opened by onnxruntime 1.20 and later; the exporter's own default is 20.
@@ -36,6 +35,7 @@ OPSET = 21
 INPUT = "pixels"
 OUTPUTS = ("logits", "probabilities")
 VERIFY_BATCH = 1000  # test images per onnxruntime call when verifying
+INPUT_SIZE = 28  # both datasets' images are 28x28
 
 
 class _Deployable(nn.Module):
