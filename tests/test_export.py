@@ -57,7 +57,7 @@ def assert_agree(model, blob: bytes, images: torch.Tensor, *,
     return same, worst
 
 
-def test_the_shipped_model_answers_alike_on_all_10k_test_images(mnist, tmp_path, capsys):
+def test_the_shipped_model_answers_alike_on_all_10k_test_images(store, mnist, tmp_path, capsys):
     out = tmp_path / "model.onnx"
     assert main(["export", "--onnx", str(out), "--run", "default"]) == 0
     said = capsys.readouterr().out
