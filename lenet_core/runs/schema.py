@@ -62,7 +62,12 @@ CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment_id)
 _V3 = """
 ALTER TABLE runs ADD COLUMN variant TEXT
 """
-MIGRATIONS = (_V1, _V2, _V3)
+# Version 4: the environment a run trained in (lenet_core.environment.Environment as JSON; NULL
+# for runs made before it, which read as "unknown").
+_V4 = """
+ALTER TABLE runs ADD COLUMN environment TEXT
+"""
+MIGRATIONS = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
