@@ -5,6 +5,7 @@ and two inputs side by side."""
 import streamlit as st
 
 from lenet_core import figures, images, inference, tables
+from pages.architecture_view import network_figure
 from pages.common import (
     pick_model,
     prediction_tile,
@@ -58,6 +59,7 @@ with table_col:
                  column_config={"Parameters": st.column_config.NumberColumn(format="localized")})
     st.caption(f"{config.arch} · {config.activation} · {config.pooling}-pool · "
                f"{sum(r['Parameters'] for r in rows):,} parameters · trained on {config.dataset}")
+    network_figure(config, "inspect_network", max_width=520)  # the book's picture of it
 
 with input_col:
     st.subheader("Input")

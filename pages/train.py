@@ -6,6 +6,7 @@ from lenet_core import figures, fmt, outcome, runner
 from lenet_core.config import GROUPS, PRESET_HELP, PRESETS, SPECS, ConfigError, Spec, build
 from lenet_core.progress import progress_line
 from lenet_core.store import Run, name_problem
+from pages.architecture_view import form_network
 from pages.common import (
     live_chart,
     live_view,
@@ -238,3 +239,7 @@ with right:
     st.subheader("Runs")
     runs_view()
 
+
+# --- the network the form builds, drawn as the book draws it, before anything trains --------
+with right:
+    form_network(_values())

@@ -213,9 +213,9 @@ def test_inspect_shows_layers_feature_maps_kernels_and_prediction(store):
                                     "flatten", "fc1", "act3", "fc2", "act4", "fc3"]
     assert table["Parameters"].sum() == 61_706
     assert table["Output shape"][0] == "1 × 6 × 28 × 28"
-    # probabilities, 6 feature-map grids, the dense layers, two inputs side by side (A, B and
-    # their difference for two conv stages), 2 kernel grids
-    assert len(at.get("plotly_chart")) == 1 + 6 + 1 + 3 * 2 + 2
+    # the network, probabilities, 6 feature-map grids, the dense layers, two inputs side by
+    # side (A, B and their difference for two conv stages), 2 kernel grids
+    assert len(at.get("plotly_chart")) == 1 + 1 + 6 + 1 + 3 * 2 + 2
     prediction = next(m for m in at.metric if m.label == "Prediction")
     assert prediction.value == "7"  # test image 0 is a 7
 
