@@ -17,6 +17,7 @@ from pages.common import (
     through_router,
     upload_input,
 )
+from pages.explain_view import how_one_value
 
 through_router()
 
@@ -127,6 +128,8 @@ if image is not None:
     dense = [a for a in acts if a.output.dim() == 1 and a.type != "Flatten"]
     with st.expander("Fully connected layers"):
         st.plotly_chart(figures.dense_figure(dense), key="dense", config={"displayModeBar": False})
+
+    how_one_value(model, image)  # one feature-map value, computed step by step
 
 st.subheader("Two inputs side by side")
 st.caption("The book's exercise: the activations of the first and second layer for two inputs, "
