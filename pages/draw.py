@@ -4,7 +4,7 @@ model sees, its 10 probabilities and what it looked at."""
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lenet_core import figures, inference
+from lenet_core import figures, inference, network_view
 from pages.common import (
     canvas_toolbar_above,
     pick_model,
@@ -91,3 +91,12 @@ with pred_col:
                         key="draw-probs", config={"displayModeBar": False})
         st.markdown("**What it looked at**")
         saliency_view(model, prediction.image, "draw", width=140)
+
+# --- every layer on one drawing, redrawn with each stroke -----------------------------------
+if prediction is not None and not prediction.empty:
+    st.markdown("**Every layer**")
+    st.caption("The whole network reading it, left to right: the input, each conv and pool "
+               "layer's maps (each map scaled to its own range: bright is strong), each dense "
+               "layer's units, and the 10 outputs.")
+    st.plotly_chart(network_view.network_figure(model, prediction.image), key="draw-network",
+                    config={"displayModeBar": False})
