@@ -112,12 +112,12 @@ _TAGS = {"conv": "C", "pool": "S", "dense": "F"}
 def _short(layer: Layer) -> list[str]:
     """A layer's words on an arrow of the full notation, in short lines."""
     if layer.type == "Linear":
-        return ["full connection"]
+        return ["dense"]  # LeCun's "full connection"
     if layer.type not in ("Conv2d", "AvgPool2d", "MaxPool2d"):
         return [layer.text.lower()]  # "sigmoid", "flatten", "batch norm"
-    words, _, how = layer.text.partition(", ")  # "Convolution 5×5", "pad 2, stride 1"
-    words = words.replace("Convolution", "conv").replace("Average", "avg").replace("Max", "max")
-    return [words, how]
+    # "Convolution 5×5, pad 2, stride 1" -> "conv 5×5", "pad 2", "stride 1"
+    words = layer.text.replace("Convolution", "conv").replace("Average", "avg").replace("Max", "max")
+    return words.split(", ")
 
 
 def boxes(config: TrainConfig) -> list[Box]:
@@ -231,17 +231,12 @@ def _picture(b: Box, x: float, cy: float) -> list:
                  hover=hover) for i in reversed(range(n))]
 
 
-def full_drawing(config: TrainConfig, *, max_width: float | None = None) -> Drawing:
-    """Fig. 7.6.1: the boxes left to right, each labelled above (its name, its numbers) and
-    below (its parameters), the arrows between them labelled with the layers they stand for.
-    max_width: wrap onto further rows to stay within it (the page's width); None: one row."""
-    bs = boxes(config)
-    size, pad = 11, 12
-    widths = [max(_extent(b)[0], text_width(b.caption, size), text_width(f"{b.params:,} params",
-                                                                          size - 1)) for b in bs]
-    gaps = [max(56, *(text_width(s, size - 1) + 24 for s in b.op)) for b in bs[1:]]
-    row_h = max(_extent(b)[1] for b in bs) + 34 + 24 + 12 * max(len(b.op) for b in bs)
-    rows, x = [[]], pad
+def _rows(widths: list[float], gaps: list[float], pad: float,
+          max_width: float | None) -> list[list[tuple[int, float]]]:
+    """Boxes placed left to right, (index, x) each, a new row whenever the next one would
+    pass max_width."""
+    rows: list[list[tuple[int, float]]] = [[]]
+    x = pad
     for i, w in enumerate(widths):
         gap = gaps[i - 1] if i else 0
         if max_width and rows[-1] and x + gap + w > max_width - pad:
@@ -250,31 +245,49 @@ def full_drawing(config: TrainConfig, *, max_width: float | None = None) -> Draw
         x += gap
         rows[-1].append((i, x))
         x += w
+    return rows
+
+
+def full_drawing(config: TrainConfig, *, max_width: float | None = None) -> Drawing:
+    """Fig. 7.6.1: the boxes left to right, each labelled above (its name, its numbers) and
+    below (its parameters), the arrows between them labelled with the layers they stand for.
+    max_width: wrap onto further rows to stay within it (the page's width); None: one row."""
+    bs = boxes(config)
+    size, pad, line = 11, 12, 12
+    widths = [max(_extent(b)[0], text_width(b.caption, size), 1.15 * text_width(b.tag, size),
+                  text_width(f"{b.params:,}", size)) for b in bs]  # bold is wider
+    gaps = [max(56, *(text_width(s, size - 1) + 16 for s in b.op)) for b in bs[1:]]
     items: list = []
+    top = pad
+    rows = _rows(widths, gaps, pad, max_width)
     for r, row in enumerate(rows):
-        top = pad + r * row_h
-        cy = top + 34 + max(_extent(bs[i])[1] for i, _ in row) / 2
+        ext = max(_extent(bs[i])[1] for i, _ in row)
+        cy = top + 2 * line + 10 + ext / 2
+        below = 0.0
         for k, (i, x0) in enumerate(row):
             b, w = bs[i], widths[i]
             pw, ph = _extent(b)
-            items += _picture(b, x0 + (w - pw) / 2, cy)
-            items += [Text(x0 + w / 2, cy - ph / 2 - 24, b.tag, size, bold=True),
-                      Text(x0 + w / 2, cy - ph / 2 - 10, b.caption, size)]
+            left = x0 + (w - pw) / 2
+            items += _picture(b, left, cy)
+            items += [Text(x0 + w / 2, cy - ph / 2 - 2 * line, b.tag, size, bold=True),
+                      Text(x0 + w / 2, cy - ph / 2 - line + 2, b.caption, size)]
             if b.params:
-                items.append(Text(x0 + w / 2, cy + ph / 2 + 12, f"{b.params:,} params", size - 1,
-                                  color=MUTED))
+                items += [Text(x0 + w / 2, cy + ph / 2 + line, f"{b.params:,}", size - 1,
+                               color=MUTED),
+                          Text(x0 + w / 2, cy + ph / 2 + 2 * line, "params", size - 1, color=MUTED)]
+            below = max(below, ph / 2 + 2 * line + 6 if b.params else ph / 2, line * (len(b.op) + 1))
             if i:  # the arrow in, and its words under it
                 start = row[k - 1][1] + widths[row[k - 1][0]] if k else pad
-                items.append(Line(start + 4, cy, x0 + (w - pw) / 2 - 4, cy))
-                mid = (start + x0 + (w - pw) / 2) / 2
-                for j, s in enumerate(b.op):
-                    items.append(Text(mid, cy + 14 + 12 * j, s, size - 1, color=MUTED))
+                items.append(Line(start + 4, cy, left - 4, cy))
+                items += [Text((start + left) / 2, cy + line + line * j, s, size - 1, color=MUTED)
+                          for j, s in enumerate(b.op)]
         if r + 1 < len(rows):  # the row goes on below
             last = row[-1][1] + widths[row[-1][0]]
             items.append(Line(last + 4, cy, last + 16, cy, arrow=False))
+        top = cy + below + line
     width = max(row[-1][1] + widths[row[-1][0]] for row in rows) + pad
     total = sum(b.params for b in bs)
-    return Drawing(width, pad + len(rows) * row_h, f"{config.arch} · {total:,} parameters", items)
+    return Drawing(width, top + pad - line, f"{config.arch} · {total:,} parameters", items)
 
 
 def compressed_drawing(config: TrainConfig) -> Drawing:

@@ -21,11 +21,13 @@ def _drawing(config: TrainConfig, notation: str, max_width: int) -> architecture
     return architecture.drawing(config, notation, max_width=max_width)
 
 
-def network_figure(config: TrainConfig, key: str, *, max_width: int, name: str = "lenet") -> None:
-    """The figure in the chosen notation, with its downloads. max_width: the widest the full
-    notation may be before it wraps onto another row (its text does not shrink)."""
+def network_figure(config: TrainConfig, key: str, *, max_width: int, name: str = "lenet",
+                   notation: str = "full") -> None:
+    """The figure in the chosen notation (`notation` at first), with its downloads. max_width:
+    the widest the full notation may be before it wraps onto another row (its text does not
+    shrink)."""
     notation = st.segmented_control("Notation", list(NOTATIONS), format_func=NOTATIONS.get,
-                                    default="full", required=True, key=f"{key}_notation",
+                                    default=notation, required=True, key=f"{key}_notation",
                                     label_visibility="collapsed")
     d = _drawing(config, notation, max_width)
     st.plotly_chart(architecture_render.to_plotly(d), width="content", key=f"{key}_figure",
@@ -39,7 +41,7 @@ def network_figure(config: TrainConfig, key: str, *, max_width: int, name: str =
                            key=f"{key}_png")
 
 
-def form_network(values: Mapping[str, Any], *, max_width: int = 540) -> None:
+def form_network(values: Mapping[str, Any], *, max_width: int = 480) -> None:
     """Train: the network the form's values build, before anything trains."""
     st.subheader("The network")
     try:
@@ -51,4 +53,4 @@ def form_network(values: Mapping[str, Any], *, max_width: int = 540) -> None:
         return
     st.caption("What the form builds, as the book draws LeNet: each box a layer's output "
                "(channels@height×width), the arrows the layers between them.")
-    network_figure(config, "train_network", max_width=max_width)
+    network_figure(config, "train_network", max_width=max_width, notation="compressed")

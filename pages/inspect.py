@@ -60,7 +60,6 @@ with table_col:
                  column_config={"Parameters": st.column_config.NumberColumn(format="localized")})
     st.caption(f"{config.arch} · {config.activation} · {config.pooling}-pool · "
                f"{sum(r['Parameters'] for r in rows):,} parameters · trained on {config.dataset}")
-    network_figure(config, "inspect_network", max_width=520)  # the book's picture of it
 
 with input_col:
     st.subheader("Input")
@@ -108,6 +107,11 @@ with input_col:
             verdict.caption(f"True label: **{names[truth]}** " + ("✓" if truth == top else "✗"))
         st.plotly_chart(figures.probability_figure(probs, names, height=200),
                         key="inspect-probs", config={"displayModeBar": False})
+
+st.subheader("The network")
+st.caption("The chosen model as the book draws LeNet: each box a layer's output "
+           "(channels@height×width), the arrows the layers between them.")
+network_figure(config, "inspect_network", max_width=820)
 
 if image is not None:
     st.subheader("What it looked at")

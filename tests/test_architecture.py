@@ -38,9 +38,10 @@ def test_the_books_config_gives_the_books_figure():
     boxes = arch.boxes(D2L)
     assert [(b.tag, b.caption) for b in boxes] == BOOK
     assert [b.params for b in boxes] == [0, 156, 0, 2_416, 0, 48_120, 10_164, 850]
-    assert boxes[1].op == ("conv 5×5", "pad 2, stride 1", "sigmoid")
+    assert boxes[1].op == ("conv 5×5", "pad 2", "stride 1", "sigmoid")
     assert boxes[2].op == ("avg pool 2×2", "stride 2")
-    assert boxes[3].op == ("conv 5×5", "pad 0, stride 1", "sigmoid")
+    assert boxes[3].op == ("conv 5×5", "pad 0", "stride 1", "sigmoid")
+    assert boxes[5].op == ("flatten", "dense", "sigmoid")
     texts = arch.full_drawing(D2L).texts()
     for tag, caption in BOOK:
         assert tag in texts and caption in texts
@@ -55,8 +56,8 @@ def test_three_stages_of_3x3_kernels_and_one_hidden_layer():
         "S6 32@2×2", "F7 dense 64", "OUTPUT 10"]
     assert [b.params for b in boxes] == [0, 6 * 10, 0, 16 * (6 * 9 + 1), 0, 32 * (16 * 9 + 1), 0,
                                         128 * 64 + 64, 64 * 10 + 10]
-    assert boxes[1].op[:2] == ("conv 3×3", "pad 1, stride 1")
-    assert boxes[3].op[:2] == ("conv 3×3", "pad 0, stride 1")
+    assert boxes[1].op[:3] == ("conv 3×3", "pad 1", "stride 1")
+    assert boxes[3].op[:3] == ("conv 3×3", "pad 0", "stride 1")
 
 
 @pytest.mark.parametrize("config", [D2L, THREE_STAGES])
@@ -92,7 +93,7 @@ def test_every_buildable_network_matches_its_layer_table():
 def test_pool_first_puts_the_activation_after_the_pooling():
     cfg = D2L.replace(pool_first=True, pooling="max", activation="relu")
     boxes = arch.boxes(cfg)
-    assert boxes[1].op == ("conv 5×5", "pad 2, stride 1")
+    assert boxes[1].op == ("conv 5×5", "pad 2", "stride 1")
     assert boxes[2].op == ("max pool 2×2", "stride 2", "relu")
     assert [(b.tag, b.caption) for b in boxes] == BOOK  # the same shapes
 
