@@ -5,9 +5,11 @@ and two inputs side by side."""
 import streamlit as st
 
 from lenet_core import figures, images, inference, tables
+from pages import share
 from pages.architecture_view import network_figure
 from pages.common import (
-    pick_model,
+    model_choices,
+    pick_ref,
     prediction_tile,
     recall,
     remember,
@@ -16,6 +18,7 @@ from pages.common import (
     test_set,
     through_router,
     upload_input,
+    use_model,
 )
 from pages.explain_view import how_one_value
 
@@ -31,7 +34,10 @@ st.caption("Look inside a model: its layer table (the seed's model check, layer 
            "then one input's journey through every convolution, activation and pooling layer, "
            "what it looked at, and two inputs side by side.")
 
-model = pick_model("inspect")
+share.restore("inspect", share.inspect_schema(list(model_choices()), 10_000),
+              share.inspect_apply)  # a shared link's model, input and chosen value
+ref = pick_ref("inspect")
+model = use_model(ref)
 config = model.config
 names = model.class_names
 
@@ -171,3 +177,5 @@ if kernels:
     for i, (slot, (name, weight)) in enumerate(zip(slots, kernels.items(), strict=False)):
         slot.plotly_chart(figures.kernel_figure(name, weight, width=260 if i == 0 else 800),
                           key=f"kernels-{name}", config={"displayModeBar": False})
+
+share.publish("inspect", share.inspect_state(ref))  # the link to what is on view

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lenet_core import figures, fmt, outcome, runner
+from lenet_core import figures, fmt, links, outcome, runner
 from lenet_core.config import GROUPS, PRESET_HELP, PRESETS, SPECS, ConfigError, Spec, build
 from lenet_core.progress import progress_line
 from lenet_core.store import Run, name_problem
@@ -17,6 +17,7 @@ from pages.common import (
     store,
     through_router,
 )
+from pages.share import publish, restore_train
 
 through_router()
 
@@ -45,6 +46,13 @@ def _values() -> dict:
                 pass
         out[name] = v
     return out
+
+
+def _open_link(preset: str, values: dict) -> None:
+    """A shared link: its preset, with the fields it sets over it."""
+    st.session_state.preset = preset
+    _fill({**PRESETS[preset].to_dict(), **values})
+    st.session_state.form_errors = {}
 
 
 def _load_preset() -> None:
@@ -231,6 +239,7 @@ def runs_view() -> None:
 st.title("Train")
 st.caption("LeNet-5 as the book trains it, in a background process: switch pages or close the "
            "tab, the run goes on. Runs queue and train one at a time.")
+restore_train(_open_link)  # a shared link's preset and fields into the form
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader("New run")
@@ -243,3 +252,4 @@ with right:
 # --- the network the form builds, drawn as the book draws it, before anything trains --------
 with right:
     form_network(_values())
+publish("train", links.train_params(st.session_state.preset, _values()))  # the link to it
