@@ -4,6 +4,8 @@ clicking the map or by number), step or animate the window, and see the arithmet
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
 
@@ -79,7 +81,8 @@ def _controls(convs: dict[str, tuple[int, int]], channels: int, side: int) -> No
                        f"{ANIMATE_S:g} s, as the convolution does.")
 
 
-def _view(model: LoadedModel, image: np.ndarray, animating: bool) -> None:
+def _view(model: LoadedModel, image: np.ndarray, animating: bool,
+          on_change: Callable[[], None]) -> None:
     convs = conv_explain.conv_layers(model)
     if animating != bool(st.session_state.get("explain_animate")):
         st.rerun()  # started or stopped: the whole page again, with the timer set or not
@@ -112,10 +115,13 @@ def _view(model: LoadedModel, image: np.ndarray, animating: bool) -> None:
                     key="explain_arithmetic", config={"displayModeBar": False})
     for line in figures_explain.computation_lines(c):
         st.markdown(line)
+    on_change()  # a rerun of this view alone: the page's link follows it
 
 
-def how_one_value(model: LoadedModel, image: np.ndarray) -> None:
-    """The section: nothing for an MLP (it has no convolution)."""
+def how_one_value(model: LoadedModel, image: np.ndarray,
+                  on_change: Callable[[], None] = lambda: None) -> None:
+    """The section: nothing for an MLP (it has no convolution). on_change: called after each
+    run of the view, the page's own runs and the view's alone."""
     st.subheader("How one value is computed")
     if not conv_explain.conv_layers(model):
         st.info("This model is an MLP: it has no convolution to look into.")
@@ -125,4 +131,5 @@ def how_one_value(model: LoadedModel, image: np.ndarray) -> None:
                "patch in each input channel, its weights, their products and sums, the bias, "
                "the activation and the pooling.")
     animating = bool(st.session_state.get("explain_animate"))
-    st.fragment(run_every=ANIMATE_S if animating else None)(_view)(model, image, animating)
+    st.fragment(run_every=ANIMATE_S if animating else None)(_view)(model, image, animating,
+                                                                  on_change)

@@ -139,7 +139,8 @@ if image is not None:
     with st.expander("Fully connected layers"):
         st.plotly_chart(figures.dense_figure(dense), key="dense", config={"displayModeBar": False})
 
-    how_one_value(model, image)  # one feature-map value, computed step by step
+    how_one_value(model, image,  # one feature-map value, computed step by step
+                  lambda: share.publish("inspect", share.inspect_state(ref)))
 
 st.subheader("Two inputs side by side")
 st.caption("The book's exercise: the activations of the first and second layer for two inputs, "
