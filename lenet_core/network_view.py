@@ -25,7 +25,7 @@ from .figures import RUN_COLORS, tile
 from .inference import feature_maps
 
 GAP = 0.025  # between panels, as a share of the figure's width
-HEIGHT = 300  # pixels
+HEIGHT = 240  # pixels: panels are as tall as the page's width lets them be, about 170 px
 
 
 def _maps_grid(out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +87,7 @@ def network_figure(model: LoadedModel, image: np.ndarray | torch.Tensor,
         w = free * aspect / sum(aspects)
         ax = "" if k == 0 else str(k + 1)
         xaxis = dict(domain=[x, min(1.0, x + w)], anchor=f"y{ax}", fixedrange=True)
-        yaxis = dict(anchor=f"x{ax}", domain=[0, 0.9], fixedrange=True)
+        yaxis = dict(anchor=f"x{ax}", domain=[0, 0.84], fixedrange=True)
         if b.kind == "output":
             probs = grid[:, 0]
             top = int(probs.argmax())

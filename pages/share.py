@@ -57,7 +57,11 @@ button:hover { border-color: #3B5BDB; color: #3B5BDB; }
 _copy = st.components.v2.component(
     "lenet_lab.copy_link", css=_COPY_CSS, js=_COPY_JS,
     html='<button type="button" title="Copy a link to this page, as you see it now">'
-         '<span aria-hidden="true">🔗</span><span class="label">Copy link</span></button>')
+         '<svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="none" '
+         'stroke="currentColor" stroke-width="2" stroke-linecap="round">'
+         '<path d="M10 13a5 5 0 0 0 7 0l3-3a5 5 0 0 0-7-7l-1 1"/>'
+         '<path d="M14 11a5 5 0 0 0-7 0l-3 3a5 5 0 0 0 7 7l1-1"/></svg>'
+         '<span class="label">Copy link</span></button>')
 
 
 def copy_link_button() -> None:

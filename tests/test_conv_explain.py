@@ -11,6 +11,7 @@ from lenet_core import conv_explain, data
 from lenet_core.checkpoint import LoadedModel
 from lenet_core.config import D2L, MODERN, SPECS
 from lenet_core.model import build_lenet
+from tests.support import layer_io
 
 TOL = 1e-5
 CONFIGS = {
@@ -39,19 +40,6 @@ def model_for(config) -> LoadedModel:
     return LoadedModel(net.eval(), config, data.class_names(config.dataset), "test")
 
 
-def forward(model: LoadedModel, image) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    """{layer: (its input, its output)} for one image, batch dimension dropped."""
-    x = data.prepare(torch.as_tensor(image).reshape(1, 28, 28), model.config.dataset,
-                     model.config.normalize)
-    out = {}
-    with torch.no_grad():
-        for name, m in model.net.named_children():
-            y = m(x)
-            out[name] = (x[0], y[0])
-            x = y
-    return out
-
-
 def cells(side: int, rng: np.random.Generator, n: int = 3) -> list[tuple[int, int]]:
     corners = [(0, 0), (0, side - 1), (side - 1, 0), (side - 1, side - 1)]
     return corners + [tuple(int(v) for v in rng.integers(0, side, 2)) for _ in range(n)]
@@ -62,7 +50,7 @@ def test_every_number_equals_the_forward_pass(name):
     model = model_for(CONFIGS[name])
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (28, 28), dtype=np.uint8)
-    layers = forward(model, image)
+    layers = layer_io(model, image)
     names = list(layers)
     convs = conv_explain.conv_layers(model)
     assert list(convs) == [n for n in names if n.startswith("conv")]

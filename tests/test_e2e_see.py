@@ -26,11 +26,16 @@ SIZES = ({"width": 1440, "height": 900}, {"width": 1280, "height": 720})
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e-see")
-    server = e2e.start_app(tmp / "runs", tmp / "streamlit.log")
-    yield server
-    server.process.terminate()
-    server.process.wait(timeout=30)
+    with e2e.serving(tmp_path_factory.mktemp("e2e-see")) as server:
+        yield server
+
+
+def open_page(page: Page, url: str, title: str) -> None:
+    """Open a page (its first run goes through the router: it may take a rerun) and wait
+    until it has drawn."""
+    e2e.open_app(page, url)
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible(timeout=60_000)
+    e2e.wait_ready(page)
 
 
 def chart_index(page: Page, key: str) -> int:
@@ -58,8 +63,9 @@ def shots(page: Page, name: str) -> None:
 
 
 def test_click_a_feature_map_cell_to_see_how_it_is_computed(app, page, mnist):
-    e2e.open_app(page, app.url + "/inspect")
-    expect(page.get_by_role("heading", name="How one value is computed")).to_be_visible()
+    open_page(page, app.url + "/inspect", "Inspect")
+    expect(page.get_by_role("heading", name="How one value is computed")).to_be_visible(
+        timeout=60_000)
     e2e.choose(page, "Conv layer", "conv2")
     page.wait_for_function("document.querySelector('.st-key-explain_pick .main-svg')")
     e2e.click_chart_point(page, 6, 4, chart_index(page, "explain_pick"))  # column 6, row 4
@@ -75,12 +81,19 @@ def test_click_a_feature_map_cell_to_see_how_it_is_computed(app, page, mnist):
     assert "layer=conv2" in page.url and "cell=4%2C6" in page.url  # the link to it
     page.get_by_role("button", name="Next").click()
     expect(page.get_by_text("conv2's output at channel 0, cell (4, 7)")).to_be_visible()
+    # Animate slides the window on by itself, one cell per step, until it is stopped.
+    page.get_by_text("Animate").click()
+    expect(page.get_by_text("conv2's output at channel 0, cell (4, 9)")).to_be_visible(
+        timeout=30_000)
+    page.get_by_text("Animate").click()
+    expect(page.get_by_role("switch", name="Animate")).not_to_be_checked()
+    e2e.wait_ready(page)
     page.get_by_role("heading", name="How one value is computed").scroll_into_view_if_needed()
     shots(page, "inspect-explain")
 
 
 def test_draw_a_digit_and_every_layer_changes(app, page):
-    e2e.open_app(page, app.url + "/draw")
+    open_page(page, app.url + "/draw", "Draw")
     e2e.draw(page, [[(140, 40), (140, 240)]])  # a 1
     expect(e2e.prediction_value(page)).to_have_text("1")
     page.wait_for_function("document.querySelector('.st-key-draw-network .main-svg')")
@@ -99,7 +112,7 @@ def test_draw_a_digit_and_every_layer_changes(app, page):
 
 def test_a_train_link_with_three_fields_opens_them_in_the_form(app, page):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    e2e.open_app(page, app.url + "/train?lr=0.05&epochs=3&conv_channels=8,24")
+    open_page(page, app.url + "/train?lr=0.05&epochs=3&conv_channels=8,24", "Train")
     form = page.get_by_test_id("stForm")
     expect(form.get_by_role("spinbutton", name="Learning rate")).to_have_value("0.0500")
     expect(form.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_value("3")
@@ -121,7 +134,7 @@ def test_a_hostile_link_shows_plain_text_and_fetches_nothing(app, page):
     page.on("request", lambda r: asked.append(r.url))
     query = urllib.parse.urlencode({"batch_size": f"![x]({evil}/md.png)",
                                     f"<img src={evil}/html.png>": "1", "epochs": "2"})
-    e2e.open_app(page, app.url + "/train?" + query)
+    open_page(page, app.url + "/train?" + query, "Train")
     lines = page.get_by_test_id("stText").filter(has_text="Link parameter")
     expect(lines).to_have_count(2)
     expect(lines.first).to_have_text(

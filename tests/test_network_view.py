@@ -11,18 +11,7 @@ from lenet_core import architecture, checkpoint, data, inference, network_view
 from lenet_core.checkpoint import LoadedModel
 from lenet_core.config import D2L
 from lenet_core.model import build_lenet
-
-
-def outputs(model: LoadedModel, image) -> dict[str, torch.Tensor]:
-    """Every layer's output, from the Sequential run by hand."""
-    x = data.prepare(torch.as_tensor(image).reshape(1, 28, 28), model.config.dataset,
-                     model.config.normalize)
-    out = {}
-    with torch.no_grad():
-        for name, m in model.net.named_children():
-            x = m(x)
-            out[name] = x[0]
-    return out
+from tests.support import layer_io
 
 
 def scaled(v: np.ndarray) -> np.ndarray:
@@ -37,7 +26,7 @@ def test_each_panel_is_its_layers_output(mnist):
     assert [b.tag for b, _, _ in ps] == [b.tag for b in boxes] == [
         "INPUT", "C1", "S2", "C3", "S4", "F5", "F6", "OUTPUT"]
     assert np.allclose(ps[0][1], image.numpy() / 255)
-    ref = outputs(model, image)
+    ref = {name: y for name, (_, y) in layer_io(model, image).items()}
     for box, grid, index in ps[1:-1]:
         y = ref[box.layers[-1]].numpy()
         if y.ndim == 3:  # channel c's map sits where `index` says, scaled to its own range
