@@ -79,8 +79,9 @@ def inputs_figure(c: Computation, width: int = 330) -> go.Figure:
         bottom, right = min(c.top + k - 1, h - 1), min(c.left + k - 1, w - 1)
         _box(fig, y0 + top, x0 + left, y0 + bottom, x0 + right, SELECTED, width=2)
     height = 30 + round(width * grid.shape[0] / grid.shape[1])
-    return _image_axes(fig, grid.shape, height, f"{c.input_name}: the {k}×{k} patch in each of "
-                                                f"its {n} channel{'s' * (n > 1)}")
+    return _image_axes(fig, grid.shape, height, f"<b>{c.input_name}</b> · the {k}×{k} patch in "
+                                                f"{'each of its' if n > 1 else 'its'} {n} "
+                                                f"channel{'s' * (n > 1)}")
 
 
 def shown_channels(c: Computation, most: int = 6) -> list[int]:
@@ -121,10 +122,11 @@ def arithmetic_figure(c: Computation, channels: list[int], cell_px: int = 24) ->
         for x, sign in ((k + 0.5, "×"), (col_w + k + 0.5, "=")):
             fig.add_annotation(x=x, y=mid, text=sign, showarrow=False, font=dict(size=16))
         fig.add_annotation(x=3 * col_w - 1, y=mid, xanchor="left", showarrow=False,
-                           text=f"in {ch}: Σ = {c.channel_sums[ch]:.4f}", font=dict(size=12))
+                           text=f"channel {ch}: Σ = <b>{c.channel_sums[ch]:.4f}</b>",
+                           font=dict(size=12))
     width_cells = 3 * col_w + 5
     fig.update_xaxes(visible=False, range=[-0.5, width_cells], fixedrange=True)
-    fig.update_yaxes(visible=False, range=[height_cells - 0.5, -2], fixedrange=True)
+    fig.update_yaxes(visible=False, range=[height_cells - 0.5, -2.4], fixedrange=True)
     fig.update_layout(width=round(cell_px * (width_cells + 0.5)),
                       height=round(cell_px * (height_cells + 1.5)) + 10,
                       margin=dict(l=0, r=0, t=10, b=0), showlegend=False,

@@ -55,12 +55,13 @@ def _restore(convs: dict[str, tuple[int, int]]) -> tuple[str, int, int]:
     """The chosen layer, channel and cell, kept across page switches and clamped to the
     layer's map; returns (layer, channels, side)."""
     first = next(iter(convs))
-    for key, default in zip(KEYS, (first, 0, 0, 0), strict=True):
+    if st.session_state.get("explain_layer", recall("explain_layer")) not in convs:
+        st.session_state.explain_layer = first
+    channels, side = convs[st.session_state.get("explain_layer", recall("explain_layer"))]
+    # the middle of the map at first: a corner reads mostly padding
+    for key, default in zip(KEYS, (first, 0, side // 2, side // 2), strict=True):
         if key not in st.session_state:
             st.session_state[key] = recall(key, default)
-    if st.session_state.explain_layer not in convs:
-        st.session_state.explain_layer = first
-    channels, side = convs[st.session_state.explain_layer]
     for key, top in (("explain_channel", channels - 1), ("explain_row", side - 1),
                      ("explain_col", side - 1)):
         st.session_state[key] = min(max(int(st.session_state[key]), 0), top)
