@@ -32,6 +32,15 @@ def at_chance(run: Run) -> bool:
         and run.test_acc < CHANCE_ACCURACY
 
 
+def chance_note(test_acc: float) -> str | None:
+    """What to say above a model's evaluation when it is at chance; None when it is not."""
+    if test_acc >= CHANCE_ACCURACY:
+        return None
+    return (f"This model is at chance: {test_acc:.1%} test accuracy, about what guessing one of "
+            "10 classes gets (10 %). It learned nothing, so the matrix below shows how it "
+            "guesses, not what it confuses. Pick a trained model above.")
+
+
 def diverged_x(run: Run) -> float | None:
     """Where a diverged run blew up, in epochs (the curves' x)."""
     if run.diverged_step is None:

@@ -4,10 +4,11 @@ import math
 
 import streamlit as st
 
-from lenet_core import evaluate, figures, figures_eval
+from lenet_core import evaluate, figures, figures_eval, outcome
 from pages.common import (
     choose_model,
     pick_ref,
+    png_image,
     recall,
     remember,
     store,
@@ -48,6 +49,8 @@ ds = test_set(model.config.dataset)
 with st.spinner("Evaluating on the test set (once per checkpoint)…"):
     ev = evaluate.for_ref(ref, store(), ds)
 names = ev.class_names
+if note := outcome.chance_note(ev.test_acc):
+    st.warning(note, icon=":material/trending_flat:")
 
 if (clicked := _clicked_cell()) is not None:
     _select(ref, clicked)
@@ -113,7 +116,7 @@ else:
         with st.container(horizontal=True, gap="small"):  # tiles wrap to the page's width
             for i in shown:
                 with st.container(border=True, width=TILE_PX + 34, key=f"tile-{i}"):
-                    st.image(figures.upscale(ds.test_x[i], 4), width=TILE_PX)
+                    png_image(st, figures.upscale(ds.test_x[i], 4), width=TILE_PX)
                     st.caption(f"#{i} · {ev.confidence[i]:.0%} sure  \ntrue "
                                f"{names[int(ev.labels[i])]}  \npredicted "
                                f"{names[int(ev.predicted[i])]}")
