@@ -238,7 +238,7 @@ def activation_pair_figures(a: Activation, b: Activation, labels: tuple[str, str
     for title, maps, scale, lo_hi in (
             (f"<b>{a.layer}</b> · {labels[0]}", (ma - lo) / span, "Viridis", (0, 1)),
             (f"<b>{a.layer}</b> · {labels[1]}", (mb - lo) / span, "Viridis", (0, 1)),
-            (f"<b>{a.layer}</b> · difference {labels[0]} − {labels[1]}", (ma - mb) / span,
+            (f"<b>{a.layer}</b> · difference A − B", (ma - mb) / span,
              "RdBu_r", (-1, 1))):
         grid, index = tile(maps, ncols, rescale=False)
         figs.append(_grid_figure(grid, index, title=f"{title} · {shape}", colorscale=scale,
@@ -274,9 +274,9 @@ def dense_figure(acts: Sequence[Activation], class_names: Sequence[str] | None =
     """1-D layer outputs (fully connected layers), one row each with its own units axis,
     each scaled on its own; the output layer's units are labelled with the class names."""
     n = max(1, len(acts))
-    title_px = 26
-    height = n * (row_px + title_px) + 30
-    fig = make_subplots(rows=n, cols=1, vertical_spacing=title_px / height,
+    gap_px = 48  # between rows: the units' tick labels, then the next row's title
+    height = n * row_px + (n - 1) * gap_px + 50
+    fig = make_subplots(rows=n, cols=1, vertical_spacing=gap_px / (height - 50),
                         subplot_titles=[f"<b>{a.layer}</b> · {a.type} · {len(a.output)} units"
                                         for a in acts] or None)
     for i, act in enumerate(acts, start=1):
@@ -293,7 +293,7 @@ def dense_figure(acts: Sequence[Activation], class_names: Sequence[str] | None =
         if class_names is not None and len(v) == len(class_names):
             fig.update_xaxes(tickvals=units, ticktext=list(class_names), row=i, col=1)
     fig.update_annotations(font_size=12)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=24, b=0))
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=24, b=26))
     return fig
 
 

@@ -97,11 +97,11 @@ with input_col:
 with pred_col:
     if prediction is None or prediction.empty:
         if source == "Upload":
-            st.info(f"Upload a photo or a scan of {thing} (a PNG or JPEG) to see what the model "
-                    "makes of it. "
-                    + ("A product shot on a plain background works best." if fashion else
-                       "Dark ink on paper, or light on dark; the paper's colour and uneven light "
-                       "are taken away."), icon=":material/upload_file:")
+            st.info(f"Upload a photo or a scan of {thing} (PNG or JPEG) to see what the model "
+                    "makes of it. " + ("A product shot on a plain background works best."
+                                       if fashion else "Ink on paper works: the paper's colour "
+                                       "and uneven light are taken away."),
+                    icon=":material/upload_file:")
         else:
             st.info(f"Draw {'a piece of clothing' if fashion else 'a digit from 0 to 9'} in the "
                     "black square to see what the model makes of it. "

@@ -88,7 +88,7 @@ with side_col:
         st.success("No test image is misclassified.")
     for c in pairs:
         st.button(f"{names[c.true]} taken for {names[c.predicted]}: {c.count:,} "
-                  f"({c.count / ev.confusion[c.true].sum():.1%} of the {names[c.true]}s)",
+                  f"({c.count / ev.confusion[c.true].sum():.1%} of the {names[c.true]} images)",
                   key=f"pair-{c.true}-{c.predicted}", on_click=_select,
                   args=(ref, (c.true, c.predicted)), icon=":material/image_search:",
                   type="tertiary")

@@ -169,9 +169,9 @@ for col, letter, default in zip(pair, "AB", PAIRS.get(config.dataset, (0, 1)), s
     index, label = _by_class(ds, col, f"pair_{letter}", default, f"Class of {letter}")
     probs = inference.predict_proba(model, ds.test_x[index])[0].numpy()
     nth = int((ds.test_y[:index] == label).sum()) + 1
-    png_image(col, figures.upscale(ds.test_x[index], 4), width=112,
-              caption=f"{names[label]} no. {nth} · test image #{index} · read as "
-                      f"{names[int(probs.argmax())]} {probs.max():.0%}")
+    png_image(col, figures.upscale(ds.test_x[index], 4), width=112)
+    col.caption(f"{names[label]} no. {nth} · test image #{index} · read as "
+                f"{names[int(probs.argmax())]} {probs.max():.0%}")
     picked.append((index, label))
 stages = [inference.conv_stage_activations(inference.feature_maps(model, ds.test_x[i]))
           for i, _ in picked]
