@@ -243,8 +243,10 @@ def photo_digit(gray: np.ndarray) -> np.ndarray | None:
     # just outside the mask stay, the rest of the paper is 0.
     ink = np.clip(flat / np.percentile(flat[digit], 75), 0, 1) * (_grow(digit, 5) > 0)
     width = stroke_width(digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1])
-    need = MNIST_STROKE * max(h, w) / 20  # MNIST's width at this size (its box: 20 px)
-    size = 2 * max(0, round((need - width) / 2)) + 1
+    # Widening by g pixels also grows the digit by g: (width + g) * 20 / (side + g) is
+    # MNIST's stroke once the digit is scaled to its 20-pixel box.
+    grow = (MNIST_STROKE * max(h, w) - 20 * width) / (20 - MNIST_STROKE)
+    size = 2 * max(0, round(grow / 2)) + 1
     top, left = max(0, rows[0] - 2), max(0, cols[0] - 2)  # with the soft edges
     crop = np.pad(ink[top:rows[-1] + 3, left:cols[-1] + 3], size // 2 + 1)
     image = preprocess_canvas(_grow(crop, size))
