@@ -82,7 +82,9 @@ def test_no_image_breaks_on_inspect_or_evaluate_after_quick_clicks(app, laptop):
     no_broken_images(page)
     view(page, "inspect-two-inputs", "Two inputs side by side")
 
-    e2e.go_to(page, "Evaluate", "evaluate")
+    e2e.go_to(page, "Evaluate", "evaluate")  # on "clothes": an untrained network
+    expect(page.get_by_text("This model is at chance")).to_be_visible()
+    view(page, "evaluate-at-chance")
     pairs = page.get_by_role("button", name=re.compile(r" taken for "))
     pairs.nth(0).click()
     pairs.nth(1).click()
