@@ -20,7 +20,7 @@ from lenet_core.runs import checkpoint
 from lenet_core.runs.errors import NoSuchRun, StoreError
 from lenet_core.runs.records import Run
 from lenet_core.runs.store import RunStore
-from lenet_core.show import figures, fmt, tables
+from lenet_core.show import choices, figures, tables
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -131,17 +131,8 @@ def _checkpoint(path: str, mtime: float, label: str) -> checkpoint.LoadedModel:
 
 def model_choices(*, dataset: str | None = None,
                   statuses: tuple[str, ...] = ("finished", "stopped")) -> dict[str, str]:
-    """{model reference: label} for the model pickers: the shipped model, then runs with a
-    checkpoint, newest first."""
-    choices = {}
-    if checkpoint.DEFAULT_MODEL_PATH.is_file() and dataset in (None, "mnist"):
-        choices[checkpoint.DEFAULT_MODEL] = checkpoint.DEFAULT_MODEL_LABEL
-    s = store()
-    for run in s.list():
-        if run.status in statuses and s.checkpoint_path(run.id).is_file() \
-                and dataset in (None, run.config.dataset):
-            choices[run.id] = f"{fmt.short_label(run)} · {fmt.percent(run.test_acc)} test acc"
-    return choices
+    """{model reference: label} for the model pickers, grouped (lenet_core.choices)."""
+    return choices.model_choices(store(), dataset=dataset, statuses=statuses)
 
 
 def load_model(ref: str) -> checkpoint.LoadedModel:
@@ -149,14 +140,9 @@ def load_model(ref: str) -> checkpoint.LoadedModel:
     return _checkpoint(str(path), path.stat().st_mtime, label)
 
 
-def current_model(choices: dict[str, str], dataset: str | None = None) -> str:
-    """"The current model": the newest finished run among `choices` (of `dataset` when given),
-    else the shipped model, else the first choice."""
-    finished = [r for r in store().list("finished")
-                if r.id in choices and dataset in (None, r.config.dataset)]
-    if finished:
-        return max(finished, key=lambda r: (r.finished_at or 0, r.created_at)).id
-    return checkpoint.DEFAULT_MODEL if checkpoint.DEFAULT_MODEL in choices else next(iter(choices))
+def current_model(offered: dict[str, str], dataset: str | None = None) -> str:
+    """"The current model" among `offered` (lenet_core.choices.current_model)."""
+    return choices.current_model(store(), offered, dataset)
 
 
 def choose_model(page: str, ref: str) -> None:
@@ -166,21 +152,23 @@ def choose_model(page: str, ref: str) -> None:
 
 def pick_ref(page: str, *, dataset: str | None = None,
              statuses: tuple[str, ...] = ("finished", "stopped"), prefer: str | None = None,
-             help: str | None = None) -> str:
-    """The "Model" picker at the top of a page; returns the model reference. It opens on the
-    current model (current_model, of the `prefer` dataset) and keeps a model the user picked
+             prefer_ref: str | None = None, help: str | None = None) -> str:
+    """The "Model" picker at the top of a page; returns the model reference. It opens on
+    `prefer_ref` when that is a choice (Inspect: the model a drawing was made for), else on the
+    current model (current_model, of the `prefer` dataset), and keeps a model the user picked
     by hand across page switches; stops the page with a message when there is no model."""
-    choices = model_choices(dataset=dataset, statuses=statuses)
-    if not choices:
+    offered = model_choices(dataset=dataset, statuses=statuses)
+    if not offered:
         st.warning("No model to use yet. The shipped default model is missing "
                    f"(`{checkpoint.DEFAULT_MODEL_PATH.name}`: run `make default-model`), and no "
                    "run has finished. Train one on the **Train** page.", icon=":material/warning:")
         st.stop()
-    auto = current_model(choices, prefer)
+    auto = prefer_ref if prefer_ref in offered else current_model(offered, prefer)
     kept, by_hand = recall(f"{page}_model", (None, False))
-    ref = kept if by_hand and kept in choices else auto
-    ref = st.selectbox("Model", list(choices), format_func=choices.get, index=list(choices).index(ref),
-                       help=help or "Opens on the newest finished run, else the shipped model.")
+    ref = kept if by_hand and kept in offered else auto
+    ref = st.selectbox("Model", list(offered), format_func=offered.get, index=list(offered).index(ref),
+                       help=help or "Opens on your newest finished run, else the shipped "
+                                    "model. Runs that experiments launched are listed last.")
     remember(f"{page}_model", (ref, ref != auto))
     return ref
 
@@ -245,6 +233,12 @@ def canvas_toolbar_above() -> None:
     _canvas_toolbar(data=_CANVAS_TOOLBAR_CSS, key="canvas_toolbar", height=0)
 
 
+def png_image(where, image: np.ndarray, *, width: int, caption: str | None = None) -> None:
+    """st.image of a uint8 array, inside the page (figures.png_url): never a /media URL, which
+    a quick rerun can delete while the browser still fetches it (a broken image)."""
+    where.image(figures.png_url(image), width=width, caption=caption)
+
+
 def prediction_tile(name: str, confidence: float) -> None:
     """The model's answer as a bordered metric: the class and how sure it is."""
     st.metric("Prediction", name, border=True, delta=f"{confidence:.1%} confident",
@@ -280,7 +274,7 @@ def saliency_view(model: checkpoint.LoadedModel, image, page: str, width: int = 
     remember(f"{page}_saliency", method)
     smap = saliency.saliency(model, image, method)
     row = st.container(horizontal=True, vertical_alignment="center")
-    row.image(figures.saliency_overlay(image, smap, factor=6), width=width)
+    png_image(row, figures.saliency_overlay(image, smap, factor=6), width=width)
     text = row.container(width=320)
     text.caption(SALIENCY_HELP[method])
     if not smap.any():
@@ -298,6 +292,15 @@ SALIENCY_HELP = {
     "gradient": "Gradient: how much the answer's score changes with each pixel. Noisy by "
                 "nature: it marks where ink would change the answer, not only where ink is.",
 }
+
+
+# How the run-number columns that several tables share are shown: never a raw float
+# (8321.8278 examples/s). Examples/s are whole numbers in the rows, shown with separators.
+_PCT = st.column_config.NumberColumn(format="%.2f")
+RUN_COLUMNS = {"Test acc (%)": _PCT, "Train acc (%)": _PCT,
+               "Train loss": st.column_config.NumberColumn(format="%.4f"),
+               "Examples/s": st.column_config.NumberColumn(format="localized"),
+               "Train time (s)": st.column_config.NumberColumn(format="%.1f")}
 
 
 def table_height(rows: int) -> int:

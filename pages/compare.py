@@ -8,6 +8,7 @@ from lenet_core.runs import checkpoint, outcome
 from lenet_core.show import figures, figures_eval, fmt, tables
 from pages import share
 from pages.common import (
+    RUN_COLUMNS,
     live_chart,
     live_view,
     recall,
@@ -86,6 +87,16 @@ def _confusion_matrices(chosen: list) -> None:
                    "diagonal, fewer mistakes elsewhere), red where it does worse.")
 
 
+def _colour_key(chosen: list, colors: dict[str, str]) -> None:
+    """One key for the three overlaid charts: a legend in each took half of it with 6 runs."""
+    with st.container(horizontal=True, gap="medium"):
+        for r in chosen:
+            with st.container(horizontal=True, gap="small", width="content",
+                              vertical_alignment="center"):
+                st.markdown(f':color[■]{{foreground="{colors[r.id]}"}}', width="content")
+                st.text(fmt.short_label(r), width="content")  # a name is data: plain text
+
+
 def curves(picked: list[str], shown: dict[str, str]) -> None:
     """The runs' curves overlaid, then side by side; live while one of them trains. `shown`:
     the statuses the rest of the page was drawn with (a change redraws the whole page)."""
@@ -104,6 +115,7 @@ def curves(picked: list[str], shown: dict[str, str]) -> None:
 
     colors = {r.id: figures.run_color(k) for k, r in enumerate(chosen)}
     st.subheader("Curves")
+    _colour_key(chosen, colors)
     for col, (key, label) in zip(st.columns(len(figures.METRICS)), figures.METRICS.items(),
                                  strict=True):
         col.markdown(f"**{label.capitalize()}**")
@@ -111,7 +123,7 @@ def curves(picked: list[str], shown: dict[str, str]) -> None:
             live_chart(f"overlay-{key}-{'-'.join(picked)}", (counts, shown),
                        lambda key=key: figures.overlay_figure(
                            [(fmt.short_label(r), colors[r.id], points_of(r.id)) for r in chosen],
-                           key), live=live, config={"displaylogo": False})
+                           key, legend=False), live=live, config={"displaylogo": False})
 
     st.subheader("Side by side")
     for start in range(0, len(chosen), PANELS_PER_ROW):
@@ -156,15 +168,22 @@ share.restore("compare", share.compare_schema(list(by_id)), share.compare_apply)
 if "compare_pick" not in st.session_state:  # first visit, or back from another page
     kept = [i for i in recall("compare_runs", []) if i in by_id]
     st.session_state.compare_pick = kept or list(by_id)[:2]
+    # Runs that are exactly one experiment's (Experiments' "Open these runs in Compare") show
+    # that experiment in its picker.
+    st.session_state.compare_group = next(
+        (e.id for e in groups if kept and set(kept) == {r.id for r in runs
+                                                        if r.experiment_id == e.id}), None)
 else:  # runs deleted meanwhile
     st.session_state.compare_pick = [i for i in st.session_state.compare_pick if i in by_id]
 if groups:
-    st.selectbox("Experiment", [None, *(e.id for e in groups)], key="compare_group",
+    if st.session_state.get("compare_group") not in {e.id for e in groups}:
+        st.session_state.compare_group = None
+    st.selectbox("Experiment", [e.id for e in groups], key="compare_group",
                  on_change=_pick_group, placeholder="Or pick an experiment's runs as a group",
-                 format_func=lambda i: "–" if i is None else
-                 next(f"{e.name} · {fmt.when(e.created_at)} · {e.id}" for e in groups if e.id == i))
+                 format_func=lambda i: next(f"{e.name} · {fmt.when(e.created_at)} · {e.id}"
+                                            for e in groups if e.id == i))
 picked = st.multiselect("Runs", list(by_id), key="compare_pick",
-                        format_func=lambda i: fmt.run_option_label(by_id[i]),
+                        format_func=lambda i: fmt.short_label(by_id[i]),
                         placeholder="Choose runs to compare")
 remember("compare_runs", picked)
 share.publish("compare", {"runs": picked or None})  # the link to these runs
@@ -182,13 +201,18 @@ else:
     env_rows = tables.environment_diff({fmt.short_label(r): r.environment for r in chosen})
     diff = pd.DataFrame(tables.config_diff({fmt.short_label(r): r.config for r in chosen})
                         + env_rows)
-    if st.toggle("Only the ones that differ", key="only_diff"):
+    if st.toggle("Only the ones that differ", key="only_diff", value=True):
         diff = diff[diff["Differs"]]
+    # A run's column is headed by its id's tail (the colour key above names it): six names
+    # side by side did not fit the page.
+    heads = {fmt.short_label(r): st.column_config.TextColumn(f"#{r.id[-4:]}",
+                                                             help=fmt.short_label(r))
+             for r in chosen}
     st.dataframe(diff.style.apply(
         lambda row: ["background-color: #FFF3BF; font-weight: 600" if row["Differs"] else ""
                      for _ in row], axis=1),
         hide_index=True, width="stretch", height=table_height(len(diff)),
-        column_config={"Differs": st.column_config.CheckboxColumn(width="small")})
+        column_config={"Differs": st.column_config.CheckboxColumn(width="small"), **heads})
     if any(row["Differs"] for row in env_rows):
         st.caption("These runs are not known to have trained in the same environment (the "
                    "rows \"environment: …\"; \"unknown\": a run from before environments were "
@@ -199,13 +223,13 @@ else:
     sort_key = a.selectbox("Sort by", tables.FINAL_COLUMNS)
     descending = b.toggle("Descending", value=True)
     rows = tables.sort_rows([tables.final_metrics_row(r) for r in chosen], sort_key, descending)
-    pct = st.column_config.NumberColumn(format="%.2f")
-    st.dataframe(rows, hide_index=True, width="stretch", column_config={
-        "Test acc (%)": pct, "Train acc (%)": pct,
-        "Train loss": st.column_config.NumberColumn(format="%.4f"),
-        "Examples/s": st.column_config.NumberColumn(format="localized"),
-        "Train time (s)": st.column_config.NumberColumn(format="%.1f"),
-    })
+    # A column that is the same for every run is said once, under the table: with all nine
+    # the table was cut off on the right at 1280 px.
+    same = {k: rows[0][k] for k in ("Status", "Dataset") if len({r[k] for r in rows}) == 1}
+    st.dataframe([{k: v for k, v in r.items() if k not in same} for r in rows],
+                 hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    if same:
+        st.caption("All " + " · ".join(map(str, same.values())))
 
     _confusion_matrices(chosen)
 

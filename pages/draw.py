@@ -8,13 +8,16 @@ from lenet_core.explain import inference
 from lenet_core.show import figures, network_view
 from pages.common import (
     canvas_toolbar_above,
-    pick_model,
+    choose_model,
+    pick_ref,
+    png_image,
     prediction_tile,
     recall,
     remember,
     saliency_view,
     through_router,
     upload_input,
+    use_model,
 )
 
 through_router()
@@ -30,12 +33,20 @@ st.session_state.setdefault("canvas_generation", 0)
 def _clear() -> None:
     st.session_state.canvas_generation += 1  # a new key is a new, empty canvas
     st.session_state.pop("last_drawn_digit", None)
+    st.session_state.pop("last_drawn_model", None)
+
+
+def _inspect(ref: str) -> None:
+    """Open Inspect on this drawing, read by the model it was drawn for."""
+    choose_model("inspect", ref)
+    remember("inspect_source", "Last drawing")
 
 
 st.title("Draw")
-model = pick_model("draw", statuses=("finished",), prefer="mnist",
-                   help="Opens on the newest finished MNIST run (digits), else the shipped model. "
-                        "Fashion-MNIST runs are here too: draw them a piece of clothing.")
+ref = pick_ref("draw", statuses=("finished",), prefer="mnist",
+               help="Opens on your newest finished MNIST run (digits), else the shipped model. "
+                    "Fashion-MNIST runs are here too: draw them a piece of clothing.")
+model = use_model(ref)
 fashion = model.config.dataset == "fashion-mnist"
 thing = "a piece of clothing" if fashion else "a digit"
 made_as = ("Trimmed and fitted to 28×28, as Fashion-MNIST was made" if fashion
@@ -72,20 +83,31 @@ with canvas_col:
 with input_col:
     st.markdown("**What the model sees**")
     if prediction is None or prediction.empty:
-        st.image(figures.upscale(figures.EMPTY_DIGIT), width=PREVIEW_PX)
+        png_image(st, figures.upscale(figures.EMPTY_DIGIT), width=PREVIEW_PX)
         st.caption(made_as + ".")
     else:
-        if source == "Draw":
-            st.session_state.last_drawn_digit = prediction.image  # Inspect can look inside it
-        st.image(figures.upscale(prediction.image), width=PREVIEW_PX)
-        st.caption(made_as + ". Inspect shows its feature maps.")
+        png_image(st, figures.upscale(prediction.image), width=PREVIEW_PX)
+        st.caption(made_as + ".")
+        if source == "Draw":  # Inspect can look inside it, with the model it was drawn for
+            st.session_state.last_drawn_digit = prediction.image
+            st.session_state.last_drawn_model = ref
+            if st.button("Inspect this drawing", icon=":material/layers:", on_click=_inspect,
+                         args=(ref,), help="Its feature maps, read by this model."):
+                st.switch_page("pages/inspect.py")
 
 with pred_col:
     if prediction is None or prediction.empty:
-        st.info(f"Draw {'a piece of clothing' if fashion else 'a digit from 0 to 9'} in the black "
-                "square to see what the model makes of it. "
-                + ("A filled silhouette, large and centred, works best." if fashion else
-                   "Large and centred works best."), icon=":material/draw:")
+        if source == "Upload":
+            st.info(f"Upload a photo or a scan of {thing} (PNG or JPEG) to see what the model "
+                    "makes of it. " + ("A product shot on a plain background works best."
+                                       if fashion else "Ink on paper works: the paper's colour "
+                                       "and uneven light are taken away."),
+                    icon=":material/upload_file:")
+        else:
+            st.info(f"Draw {'a piece of clothing' if fashion else 'a digit from 0 to 9'} in the "
+                    "black square to see what the model makes of it. "
+                    + ("A filled silhouette, large and centred, works best." if fashion else
+                       "Large and centred works best."), icon=":material/draw:")
     else:
         prediction_tile(prediction.name, prediction.confidence)
         st.plotly_chart(figures.probability_figure(prediction.probs, model.class_names, height=260),

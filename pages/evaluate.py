@@ -5,12 +5,14 @@ import math
 import streamlit as st
 
 from lenet_core.explain import evaluation
+from lenet_core.runs import outcome
 from lenet_core.show import figures, figures_eval
 from pages import share
 from pages.common import (
     choose_model,
     model_choices,
     pick_ref,
+    png_image,
     recall,
     remember,
     store,
@@ -53,6 +55,8 @@ ds = test_set(model.config.dataset)
 with st.spinner("Evaluating on the test set (once per checkpoint)…"):
     ev = evaluation.for_ref(ref, store(), ds)
 names = ev.class_names
+if note := outcome.chance_note(ev.test_acc):
+    st.warning(note, icon=":material/trending_flat:")
 
 if (clicked := _clicked_cell()) is not None:
     _select(ref, clicked)
@@ -92,7 +96,7 @@ with side_col:
         st.success("No test image is misclassified.")
     for c in pairs:
         st.button(f"{names[c.true]} taken for {names[c.predicted]}: {c.count:,} "
-                  f"({c.count / ev.confusion[c.true].sum():.1%} of the {names[c.true]}s)",
+                  f"({c.count / ev.confusion[c.true].sum():.1%} of the {names[c.true]} images)",
                   key=f"pair-{c.true}-{c.predicted}", on_click=_select,
                   args=(ref, (c.true, c.predicted)), icon=":material/image_search:",
                   type="tertiary")
@@ -120,7 +124,7 @@ else:
         with st.container(horizontal=True, gap="small"):  # tiles wrap to the page's width
             for i in shown:
                 with st.container(border=True, width=TILE_PX + 34, key=f"tile-{i}"):
-                    st.image(figures.upscale(ds.test_x[i], 4), width=TILE_PX)
+                    png_image(st, figures.upscale(ds.test_x[i], 4), width=TILE_PX)
                     st.caption(f"#{i} · {ev.confidence[i]:.0%} sure  \ntrue "
                                f"{names[int(ev.labels[i])]}  \npredicted "
                                f"{names[int(ev.predicted[i])]}")

@@ -15,6 +15,7 @@ from lenet_core.show import fmt
 from lenet_core.show.fmt import progress_line
 from pages import share
 from pages.common import (
+    RUN_COLUMNS,
     live_chart,
     live_view,
     recall,
@@ -189,9 +190,10 @@ def live(record_id: str) -> None:
     with runs_tab:
         st.dataframe([{"Variant": r.variant, "Seed": r.config.seed, "Status": r.status,
                        "Test acc (%)": None if r.test_acc is None else 100 * r.test_acc,
-                       "Examples/s": r.examples_per_sec, "Train time (s)": r.train_time,
+                       "Examples/s": None if r.examples_per_sec is None
+                       else round(r.examples_per_sec), "Train time (s)": r.train_time,
                        "Where": f"{r.executor} · {r.node or '–'}", "Run": r.id} for r in runs],
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", column_config=RUN_COLUMNS)
         if st.button("Open these runs in Compare", icon=":material/compare_arrows:",
                      key=f"cmp-{record_id}"):
             remember("compare_runs", [r.id for r in runs if r.status != "queued"])

@@ -11,6 +11,7 @@ from pages.architecture_view import network_figure
 from pages.common import (
     model_choices,
     pick_ref,
+    png_image,
     prediction_tile,
     recall,
     remember,
@@ -30,6 +31,7 @@ SOURCES = ("By index", "By class", "Last drawing", "Upload", "Unusual")
 # The book's exercise: "a sweater and a coat" (Fashion-MNIST's Pullover and Coat); for digits,
 # a pair that LeNet mixes up.
 PAIRS = {"fashion-mnist": (2, 4), "mnist": (4, 9)}
+KERNEL_GRID_PX = 360  # the first conv layer's kernels, 3 a row: ~90 px each
 
 st.title("Inspect")
 st.caption("Look inside a model: its layer table (the seed's model check, layer by layer), "
@@ -38,7 +40,11 @@ st.caption("Look inside a model: its layer table (the seed's model check, layer 
 
 share.restore("inspect", share.inspect_schema(list(model_choices()), 10_000),
               share.inspect_apply)  # a shared link's model, input and chosen value
-ref = pick_ref("inspect")
+# A drawing is read by the model it was drawn for (Draw records it), unless the user picked
+# another one here by hand.
+drawn_for = st.session_state.get("last_drawn_model")
+showing = st.session_state.get("inspect_source_pick", recall("inspect_source", SOURCES[0]))
+ref = pick_ref("inspect", prefer_ref=drawn_for if showing == "Last drawing" else None)
 model = use_model(ref)
 config = model.config
 names = model.class_names
@@ -55,27 +61,43 @@ def _by_class(ds, column, key: str, default: int = 0, label: str = "Class") -> t
     label = a.selectbox(label, range(len(names)), format_func=lambda k: names[k], index=default,
                         key=f"{key}_class")
     of_class = (ds.test_y == label).nonzero().flatten()
-    nth = b.number_input(f"Which one (of {len(of_class)})", 0, len(of_class) - 1, 0, step=1,
-                         key=f"{key}_nth")
-    return int(of_class[nth]), label
+    nth = b.number_input(f"Which one (1 to {len(of_class):,})", 1, len(of_class), 1, step=1,
+                         key=f"{key}_nth", help="Counted from 1 among this class's test images "
+                                                "in the test set's order.")
+    return int(of_class[nth - 1]), label
 
 
-table_col, input_col = st.columns(2, gap="large")
-with table_col:
-    st.subheader("Layers")
-    rows = tables.layer_table(config)
-    st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
-                 column_config={"Parameters": st.column_config.NumberColumn(format="localized")})
-    st.caption(f"{config.arch} · {config.activation} · {config.pooling}-pool · "
-               f"{sum(r['Parameters'] for r in rows):,} parameters · trained on {config.dataset}")
-    onnx_download(ref, "inspect")
+def _drawn_for_another(drawn_for: str) -> None:
+    """Say that the drawing was made for another model than the one reading it here."""
+    st.warning("This drawing was made on **Draw** for another model; the model picked above "
+               "by hand reads it here, so its answer can differ (a Fashion-MNIST model answers "
+               "with clothes). Pick the model it was drawn for to see what that one read.",
+               icon=":material/swap_horiz:")
+    if label := model_choices().get(drawn_for):
+        st.text(f"Drawn for: {label}")  # a run's name is data: plain text
 
+
+# The layer table takes the page's width: with kernel, stride, padding and the parameter
+# formula it does not fit half of it at 1280 px.
+st.subheader("Layers")
+rows = tables.layer_table(config)
+st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
+             column_config={"Parameters": st.column_config.NumberColumn(format="localized"),
+                            "How": st.column_config.TextColumn(
+                                "How the parameters add up", help="out × (in × kernel) + out "
+                                "biases; out × in + out for a fully connected layer")})
+st.caption(f"{config.arch} · {config.activation} · {config.pooling}-pool · "
+           f"{sum(r['Parameters'] for r in rows):,} parameters · trained on {config.dataset}")
+onnx_download(ref, "inspect")
+
+st.subheader("Input")
+ds = test_set(config.dataset)
+source = st.segmented_control("Input", SOURCES, default=recall("inspect_source", SOURCES[0]),
+                              required=True, label_visibility="collapsed",
+                              key="inspect_source_pick")
+remember("inspect_source", source)
+input_col, answer_col = st.columns(2, gap="large")
 with input_col:
-    st.subheader("Input")
-    ds = test_set(config.dataset)
-    source = st.segmented_control("Input", SOURCES, default=recall("inspect_source", SOURCES[0]),
-                                  required=True, label_visibility="collapsed")
-    remember("inspect_source", source)
     image, truth = None, None
     if source == "By index":
         index = _test_image_index(ds)
@@ -83,11 +105,16 @@ with input_col:
     elif source == "By class":
         index, truth = _by_class(ds, st, "inspect")
         image = ds.test_x[index]
-        st.caption(f"Test image #{index}")
+        nth = int((ds.test_y[:index] == truth).sum()) + 1
+        st.caption(f"{names[truth]} no. {nth} · test image #{index}")
     elif source == "Last drawing":
         image = st.session_state.get("last_drawn_digit")
         if image is None:
             st.info("Nothing drawn yet: draw on the **Draw** page first.", icon=":material/draw:")
+        elif drawn_for is not None and drawn_for != ref:
+            _drawn_for_another(drawn_for)
+        else:
+            st.caption("Read by the model it was drawn for on **Draw**.")
     elif source == "Upload":
         image = upload_input(model, "inspect")
     else:
@@ -109,13 +136,13 @@ with input_col:
         probs = inference.predict_proba(model, image)[0].numpy()
         top = int(probs.argmax())
         pic, verdict = st.columns([1, 1.3])
-        pic.image(figures.upscale(image, 5), width=140)
+        png_image(pic, figures.upscale(image, 5), width=140)
         with verdict:
             prediction_tile(names[top], float(probs[top]))
         if truth is not None:
             verdict.caption(f"True label: **{names[truth]}** " + ("✓" if truth == top else "✗"))
-        st.plotly_chart(figures.probability_figure(probs, names, height=200),
-                        key="inspect-probs", config={"displayModeBar": False})
+        answer_col.plotly_chart(figures.probability_figure(probs, names, height=240),
+                                key="inspect-probs", config={"displayModeBar": False})
 
 st.subheader("The network")
 st.caption("The chosen model as the book draws LeNet: each box a layer's output "
@@ -130,8 +157,9 @@ if image is not None:
     maps = [a for a in acts if a.output.dim() == 3]
     st.subheader("Feature maps")
     if maps:
-        st.caption("Each layer's output channels, each scaled to its own range "
-                   "(bright: strong response). Hover a map for its channel.")
+        st.caption("Each layer's output channels, each scaled to its own range (bright: strong "
+                   "response, from each channel's lowest value to its highest). Hover a map for "
+                   "its channel and the value there.")
         for start in range(0, len(maps), 3):  # one row per conv → activation → pooling stage
             for col, act in zip(st.columns(3), maps[start:start + 3], strict=False):
                 col.plotly_chart(figures.feature_map_figure(act), key=f"fmap-{act.layer}",
@@ -140,7 +168,8 @@ if image is not None:
         st.info("This model is an MLP: it has no convolution or pooling layers.")
     dense = [a for a in acts if a.output.dim() == 1 and a.type != "Flatten"]
     with st.expander("Fully connected layers"):
-        st.plotly_chart(figures.dense_figure(dense), key="dense", config={"displayModeBar": False})
+        st.plotly_chart(figures.dense_figure(dense, names), key="dense",
+                        config={"displayModeBar": False})
 
     how_one_value(model, image,  # one feature-map value, computed step by step
                   lambda: share.publish("inspect", share.inspect_state(ref)))
@@ -155,9 +184,10 @@ for col, letter, default in zip(pair, "AB", PAIRS.get(config.dataset, (0, 1)), s
     col.markdown(f"**Input {letter}**")
     index, label = _by_class(ds, col, f"pair_{letter}", default, f"Class of {letter}")
     probs = inference.predict_proba(model, ds.test_x[index])[0].numpy()
-    col.image(figures.upscale(ds.test_x[index], 4), width=112,
-              caption=f"#{index} · {names[label]} · read as {names[int(probs.argmax())]} "
-                      f"{probs.max():.0%}")
+    nth = int((ds.test_y[:index] == label).sum()) + 1
+    png_image(col, figures.upscale(ds.test_x[index], 4), width=112)
+    col.caption(f"{names[label]} no. {nth} · test image #{index} · read as "
+                f"{names[int(probs.argmax())]} {probs.max():.0%}")
     picked.append((index, label))
 stages = [inference.conv_stage_activations(inference.feature_maps(model, ds.test_x[i]))
           for i, _ in picked]
@@ -174,12 +204,14 @@ if kernels:
     st.subheader("Convolution kernels")
     size = next(iter(kernels.values())).shape[-1]
     st.caption(f"Each {size}×{size} kernel scaled by its largest weight: red positive, blue "
-               "negative. Columns are output channels, rows input channels.")
-    # The first layer (one input channel) is a narrow strip beside the second; any further
-    # layer gets the full width below.
-    slots = [*st.columns([1, 3]), *(st.container() for _ in range(len(kernels) - 2))]
-    for i, (slot, (name, weight)) in enumerate(zip(slots, kernels.items(), strict=False)):
-        slot.plotly_chart(figures.kernel_figure(name, weight, width=260 if i == 0 else 800),
-                          key=f"kernels-{name}", config={"displayModeBar": False})
+               "negative; hover one for its weights. Columns are output channels, rows input "
+               "channels (the first layer's, with one input, in a grid).")
+    # One row per layer; the first layer's few kernels in a grid at a fixed width, so that
+    # each is large enough to read (beside the second layer they were ~15 px).
+    for name, weight in kernels.items():
+        width = KERNEL_GRID_PX if weight.shape[1] == 1 else 800
+        st.plotly_chart(figures.kernel_figure(name, weight, width=width),
+                        width=width if weight.shape[1] == 1 else "stretch",
+                        key=f"kernels-{name}", config={"displayModeBar": False})
 
 share.publish("inspect", share.inspect_state(ref))  # the link to what is on view

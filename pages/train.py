@@ -193,11 +193,11 @@ def run_panel(run_id: str, shown: tuple) -> None:
     if run.status == "diverged":
         x = outcome.diverged_x(run)
         st.error(f"**Diverged** at step {run.diverged_step} (epoch {x:.2f}). "
-                 f"{outcome.DIVERGED_HINT}", icon=":material/trending_up:")
+                 f"{outcome.hint(run)}", icon=":material/trending_up:")
     elif run.status in ("failed", "interrupted"):
         st.error(f"**{run.status.capitalize()}**: {run.error}", icon=":material/error:")
     elif outcome.at_chance(run):
-        st.warning(outcome.AT_CHANCE_HINT, icon=":material/trending_flat:")
+        st.warning(outcome.hint(run), icon=":material/trending_flat:")
     if run.status in ("finished", "stopped"):
         show_key_figures(run)
     if not run.active:

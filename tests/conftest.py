@@ -23,6 +23,17 @@ def store(tmp_path, monkeypatch):
     return RunStore(tmp_path / "runs")
 
 
+@pytest.fixture
+def no_workers(monkeypatch):
+    """Launching queues runs in the store and starts no worker process; the list holds the run
+    ids that a worker would have been given."""
+    from lenet_core.runs import runner
+    spawned = []
+    monkeypatch.setattr(runner.LocalExecutor, "launch",
+                        lambda self, run_ids, store: spawned.extend(run_ids))
+    return spawned
+
+
 @pytest.fixture(scope="session")
 def mnist():
     from lenet_core import data

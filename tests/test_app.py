@@ -99,7 +99,7 @@ def test_unavailable_device_is_refused_at_the_field(store, monkeypatch):
     assert store.list() == []
 
 
-def test_start_launches_a_background_run_with_the_form_config(store, monkeypatch):
+def test_start_hands_the_form_config_to_the_runner(store, monkeypatch):
     started = []
 
     def fake_start(config, name=None, store=None, max_running=1):
@@ -121,6 +121,25 @@ def test_start_launches_a_background_run_with_the_form_config(store, monkeypatch
     assert any("Queued" in (p.proto.text or "") for p in at.get("progress"))
     assert "Stop" in labels(at.button)
     assert "smoke" in [t.value for t in at.sidebar.text]  # the active runs
+
+
+@pytest.mark.slow
+def test_start_launches_a_background_run_that_trains_with_the_form_values(store):
+    at = open_page()
+    at.selectbox(key="preset").select("modern").run()
+    at.number_input(key="cfg_epochs").set_value(1)
+    at.number_input(key="cfg_max_train_examples").set_value(1024)
+    at.number_input(key="cfg_lr").set_value(0.0037)
+    at.selectbox(key="cfg_device").select("cpu")
+    at = _start(at)
+    assert not at.exception, at.exception
+    (run,) = store.list()
+    done = runner.wait(run.id, store, timeout=300)  # a real worker process trains it
+    assert done.status == "finished", done.error
+    # The worker wrote its checkpoint with the config it trained: the form's values.
+    trained = checkpoint.load(store.checkpoint_path(run.id)).config
+    assert trained == MODERN.replace(epochs=1, max_train_examples=1024, lr=0.0037, device="cpu")
+    assert max(p["step"] for p in store.metrics(run.id)) == 1024 // 128  # one epoch's steps
 
 
 def test_queued_runs_wait_in_the_sidebar_in_queue_order(store):
@@ -179,7 +198,8 @@ def test_draw_opens_on_the_newest_finished_mnist_run_and_offers_clothing_models(
     add_run(store, name="cut short", status="stopped")
     at = open_page("draw")
     model = at.selectbox[0]
-    assert model.options[0].startswith("Default") and len(model.options) == 3  # not the stopped
+    # Your runs first (not the stopped one), then the shipped model.
+    assert model.options[-1].startswith("Default") and len(model.options) == 3
     assert model.value == digits  # the newest finished MNIST run, not the newer clothing one
     model.select(clothes).run()
     assert not at.exception, at.exception

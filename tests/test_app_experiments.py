@@ -3,22 +3,10 @@ only the worker launch is replaced, by an executor that records what it was give
 
 from __future__ import annotations
 
-import pytest
-
 from lenet_core import experiments
 from lenet_core.experiments.catalog import EXPERIMENTS
-from lenet_core.runs import runner
 from tests.support import fill_run
 from tests.test_app import open_page
-
-
-@pytest.fixture
-def no_workers(monkeypatch):
-    """Launching queues runs in the store; no worker process is started."""
-    spawned = []
-    monkeypatch.setattr(runner.LocalExecutor, "launch",
-                        lambda self, run_ids, store: spawned.extend(run_ids))
-    return spawned
 
 
 def _pick(at, name):

@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from lenet_core.cli import args as cli_args
 from lenet_core.cli import main
-from lenet_core.config import SPECS, ConfigError, Spec, TrainConfig, check
+from lenet_core.config import PRESETS, SPECS, ConfigError, Spec, TrainConfig, check
 from lenet_core.runs.records import NAME_MAX
 from tests.support import add_run
 
@@ -255,11 +255,12 @@ def test_form_shows_each_bad_number_beside_its_field_and_starts_nothing(store, s
 
 def test_form_offers_only_valid_choices(store):
     at = _open_train()
+    opening = PRESETS[at.selectbox(key="preset").value]  # the form opens on a preset
     for name, spec in SPECS.items():
         if spec.kind == "choice":
             assert at.selectbox(key=f"cfg_{name}").options == [str(c) for c in spec.choices], name
         elif spec.kind == "bool":
-            assert at.checkbox(key=f"cfg_{name}").value in (True, False), name
+            assert at.checkbox(key=f"cfg_{name}").value is getattr(opening, name), name
 
 
 def test_form_refuses_a_run_name_that_is_too_long(store):

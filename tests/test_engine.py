@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import torch
 
 from lenet_core import engine
 from lenet_core.config import D2L, MODERN, TrainConfig
@@ -24,7 +25,12 @@ def test_five_points_per_epoch_and_a_test_accuracy(fashion):
     # 10 batches per epoch -> a point every 2 batches, as the seed's animator.
     assert [round(p.x, 2) for p in train_points] == [0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0]
     assert [p.x for p in test_points] == [1.0, 2.0]
-    assert all(0 <= p.train_acc <= 1 and p.train_loss > 0 for p in train_points)
+    # Train accuracy is right answers over the examples seen so far in the epoch: 512 per
+    # point (2 batches of 256), so it is a whole count over 512 k.
+    for k, p in enumerate(train_points):
+        seen = 512 * (k % 5 + 1)
+        assert p.train_acc * seen == pytest.approx(round(p.train_acc * seen), abs=1e-6)
+        assert p.train_loss > 0
     assert result.examples_per_sec > 0 and result.wall_time >= result.train_time > 0
     assert events[0].kind == "start" and events[-1].kind == "end"
     assert sum(e.kind == "batch" for e in events) == 20
@@ -95,8 +101,12 @@ def test_evaluate_restores_training_mode(mnist):
     net = engine.prepare_model(MODERN, engine.resolve("cpu"))
     x = engine.to_input(mnist.test_x[:100], engine.resolve("cpu"), MODERN)
     net.train()
-    acc = engine.accuracy(net, x, mnist.test_y[:100])
-    assert net.training and 0 <= acc <= 1
+    acc = engine.accuracy(net, x, mnist.test_y[:100], batch=32)  # in 4 batches, the last short
+    assert net.training
+    net.eval()
+    with torch.no_grad():
+        right = int((net(x).argmax(1) == mnist.test_y[:100]).sum())
+    assert acc == right / 100
 
 
 @pytest.mark.slow

@@ -145,7 +145,7 @@ def test_info_amplified_is_answered_from_the_layer_table(store):
     assert "2.9x fewer values" in report["verdict"] and "not amplified" in report["verdict"]
 
 
-def test_cli_list_and_bad_names(capsys):
+def test_cli_list_and_bad_names(store, capsys):  # the store fixture: never ./runs
     assert main(["experiment", "list", "--json"]) == 0
     names = [e["name"] for e in json.loads(capsys.readouterr().out)]
     assert names == list(EXPERIMENTS)

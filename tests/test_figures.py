@@ -59,8 +59,6 @@ def test_figures_for_a_real_model():
     assert fig.data[0].z.shape == (2 * 28 + 1, 3 * 28 + 2)  # 6 maps, 3 a row
     kernels = inference.conv_kernels(model)
     assert figures.kernel_figure("conv2", kernels["conv2"]).data[0].z.shape == (6 * 6 - 1, 16 * 6 - 1)
-    dense = [a for a in acts if a.output.dim() == 1 and a.type != "Flatten"]
-    assert len(figures.dense_figure(dense).data) == len(dense)
     probs = inference.predict_proba(model, image)[0].numpy()
     bars = figures.probability_figure(probs, model.class_names)
     assert list(bars.data[0].x) == list(model.class_names)
@@ -132,3 +130,46 @@ def test_an_overlaid_accuracy_axis_stays_within_0_and_100_percent():
         == (0, 1)
     loss = figures.overlay_figure([("a", "#000000", flat)], "train_loss")
     assert loss.layout.yaxis.autorangeoptions.clipmax is None
+
+
+def test_feature_maps_show_each_value_on_hover_and_a_colour_scale():
+    maps = torch.arange(2 * 3 * 3, dtype=torch.float32).reshape(2, 3, 3) - 4
+    fig = figures.feature_map_figure(inference.Activation("conv1", "Conv2d", maps))
+    heat = fig.data[0]
+    custom = np.asarray(heat.customdata, float)
+    assert custom.shape[:2] == np.asarray(heat.z).shape
+    assert custom[1, 2, 0] == 0 and custom[1, 2, 1] == maps[0, 1, 2].item()  # channel, value
+    assert custom[0, 4, 0] == 1 and custom[0, 4, 1] == maps[1, 0, 0].item()
+    assert "%{customdata[1]" in heat.hovertemplate
+    assert heat.showscale and list(heat.colorbar.ticktext) == ["its min", "its max"]
+
+
+def test_conv1s_kernels_are_a_grid_with_each_weight_on_hover():
+    weight = checkpoint.load_default().net.conv1.weight.detach()  # (6, 1, 5, 5)
+    fig = figures.kernel_figure("conv1", weight, width=260)
+    heat = fig.data[0]
+    assert np.asarray(heat.z).shape == (2 * 6 - 1, 3 * 6 - 1)  # 3 kernels a row, 2 rows
+    custom = np.asarray(heat.customdata, float)
+    assert custom[6 + 4, 6 + 3, 0] == 4  # second row, second kernel: output channel 4
+    assert custom[6 + 4, 6 + 3, 2] == pytest.approx(weight[4, 0, 4, 3].item())
+    # Each kernel cell is 16 px or more at the page's 260 px (it was ~15 px per kernel).
+    assert (260 - figures.BAR_PX) / np.asarray(heat.z).shape[1] * 5 > 50
+
+
+def test_each_fully_connected_layer_gets_its_own_row_and_units_axis():
+    model = checkpoint.load_default()
+    acts = inference.feature_maps(model, np.zeros((28, 28), np.float32))
+    dense = [a for a in acts if a.output.dim() == 1 and a.type != "Flatten"]
+    fig = figures.dense_figure(dense, model.class_names)
+    assert len(fig.data) == len(dense)
+    axes = [t.xaxis for t in fig.data]
+    assert len(set(axes)) == len(dense)  # not one shared x axis
+    for trace, act in zip(fig.data, dense, strict=True):
+        assert list(trace.x) == list(range(len(act.output)))
+        assert trace.customdata[0] == pytest.approx(act.output.numpy().tolist())
+    titles = [a.text for a in fig.layout.annotations]
+    assert [t.split("</b>")[0].removeprefix("<b>") for t in titles] == [a.layer for a in dense]
+    last = fig.layout[axes[-1].replace("x", "xaxis")]
+    assert list(last.ticktext) == list(model.class_names)  # fc3's units are the classes
+    rows = sorted(fig.layout["yaxis" + t.yaxis[1:]].domain for t in fig.data)
+    assert all(below[1] <= above[0] for below, above in zip(rows, rows[1:], strict=False))

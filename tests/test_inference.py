@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_core.explain import inference
+from lenet_core.explain import inference, preprocess
 from lenet_core.runs import checkpoint
 
 
@@ -26,7 +26,7 @@ def _center_of_mass(img):
 
 
 def test_small_off_centre_stroke_is_centred_by_mass():
-    img = inference.preprocess_canvas(_stroke(_canvas(), 20, 230, 60, 250))
+    img = preprocess.preprocess_canvas(_stroke(_canvas(), 20, 230, 60, 250))
     assert img.shape == (28, 28) and img.dtype == np.float32
     cy, cx = _center_of_mass(img)
     assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1
@@ -36,7 +36,7 @@ def test_small_off_centre_stroke_is_centred_by_mass():
 
 
 def test_wide_stroke_keeps_its_aspect_ratio():
-    img = inference.preprocess_canvas(_stroke(_canvas(), 140, 20, 140, 260))
+    img = preprocess.preprocess_canvas(_stroke(_canvas(), 140, 20, 140, 260))
     rows, cols = np.flatnonzero(img.max(1) > 0.1), np.flatnonzero(img.max(0) > 0.1)
     assert cols[-1] - cols[0] + 1 >= 19
     assert rows[-1] - rows[0] + 1 <= 4
@@ -44,16 +44,16 @@ def test_wide_stroke_keeps_its_aspect_ratio():
 
 def test_any_size_and_grayscale_input():
     for canvas in (_stroke(_canvas(100), 10, 10, 90, 50, 3), _stroke(_canvas(500), 50, 50, 450, 300, 12)):
-        assert inference.preprocess_canvas(canvas).shape == (28, 28)
+        assert preprocess.preprocess_canvas(canvas).shape == (28, 28)
     gray = _stroke(_canvas(), 50, 140, 230, 140)[..., 0]
-    assert inference.preprocess_canvas(gray).shape == (28, 28)
+    assert preprocess.preprocess_canvas(gray).shape == (28, 28)
 
 
 def test_empty_canvas_is_nothing_drawn():
-    assert inference.preprocess_canvas(_canvas()) is None
+    assert preprocess.preprocess_canvas(_canvas()) is None
     transparent_white = np.full((280, 280, 4), 255, np.uint8)
     transparent_white[..., 3] = 0  # white but fully transparent: still nothing drawn
-    assert inference.preprocess_canvas(transparent_white) is None
+    assert preprocess.preprocess_canvas(transparent_white) is None
     model = checkpoint.load_default()
     pred = inference.classify_canvas(model, _canvas())
     assert pred.empty and pred.label is None and pred.probs is None
@@ -61,7 +61,7 @@ def test_empty_canvas_is_nothing_drawn():
 
 def test_bad_canvas_shape_is_a_clear_error():
     with pytest.raises(ValueError, match="RGBA"):
-        inference.preprocess_canvas(np.zeros((2, 2, 2, 2)))
+        preprocess.preprocess_canvas(np.zeros((2, 2, 2, 2)))
 
 
 def test_default_model_reads_mnist(mnist):

@@ -39,10 +39,10 @@ def test_progress_json_round_trip_and_older_records():
 def test_outcome_hints(store):
     from tests.support import add_run
     dead = store.get(add_run(store, name="dead", acc=0.11, checkpoint_file=False))
-    assert outcome.at_chance(dead) and outcome.hint(dead) == outcome.AT_CHANCE_HINT
+    assert outcome.at_chance(dead) and "did not learn" in outcome.hint(dead)
     boom = store.get(add_run(store, name="boom", status="diverged", diverged_step=30,
                              checkpoint_file=False))
-    assert outcome.hint(boom) == outcome.DIVERGED_HINT and not outcome.at_chance(boom)
+    assert "too high" in outcome.hint(boom) and not outcome.at_chance(boom)
     fine = store.get(add_run(store, name="fine", checkpoint_file=False))
     assert outcome.hint(fine) is None and outcome.diverged_x(fine) is None
 

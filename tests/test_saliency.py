@@ -10,7 +10,7 @@ from torch import nn
 
 from lenet_core import data
 from lenet_core.config import MODERN
-from lenet_core.explain import inference, saliency
+from lenet_core.explain import inference, preprocess, saliency
 from lenet_core.runs import checkpoint
 from tests.test_inference import _canvas, _stroke
 
@@ -26,7 +26,7 @@ def near(ink: np.ndarray, r: int) -> np.ndarray:
 
 
 def mass_near_ink(smap: np.ndarray, image: np.ndarray, r: int = 2) -> float:
-    return float(smap[near(image > inference.INK_THRESHOLD, r)].sum() / smap.sum())
+    return float(smap[near(image > preprocess.INK_THRESHOLD, r)].sum() / smap.sum())
 
 
 def drawn_digits() -> dict[int, np.ndarray]:
@@ -47,7 +47,7 @@ def drawn_digits() -> dict[int, np.ndarray]:
         for line in lines:
             canvas = _stroke(canvas, *line, 16)
         digits[digit] = canvas
-    return {d: inference.preprocess_canvas(c) for d, c in digits.items()}
+    return {d: preprocess.preprocess_canvas(c) for d, c in digits.items()}
 
 
 def test_every_method_gives_a_map_of_the_input_shape_in_0_1(mnist):

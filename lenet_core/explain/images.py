@@ -2,9 +2,9 @@
 are nothing like the training data (noise, a blank, an inverted digit, the other dataset).
 
 An upload is decoded with Pillow after checking its size in bytes and pixels, turned to gray,
-made light-on-dark (inverted when its background is light: a photo on white paper, a product
-shot) and then preprocessed as the model's dataset was made (inference.preprocess). Whatever is
-wrong with a file is one line in ImageError.
+and preprocessed as the model's dataset was made (lenet_core.preprocess.photo: for a photo of
+a digit, the paper and its uneven light are taken away before the crop). Whatever is wrong with
+a file is one line in ImageError.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .. import data
-from . import inference
+from . import preprocess
 
 MAX_BYTES = 5 * 1024 * 1024  # as the dashboard's upload cap (.streamlit/config.toml, in MB)
 MAX_PIXELS = 4096 * 4096  # decoded size: a small file can still unpack to a huge bitmap
 FORMATS = ("PNG", "JPEG")
 EXTENSIONS = ("png", "jpg", "jpeg")
-LIGHT_BACKGROUND = 0.5  # a border brighter than this on average is paper, not night
 
 # Inputs nothing like the training data, for Inspect (the book's exercise 5).
 ODD_INPUTS = {"noise": "Random noise", "blank": "Blank image", "inverted": "Inverted test image",
@@ -68,19 +67,17 @@ def decode(raw: bytes, name: str = "the file") -> np.ndarray:
         raise ImageError(f"{name} is not an image, or a damaged one (use a PNG or JPEG)") from e
 
 
-def light_on_dark(gray: np.ndarray) -> np.ndarray:
-    """MNIST and Fashion-MNIST are light on black: invert an image whose border is light."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return 1 - gray if border.mean() > LIGHT_BACKGROUND else gray
-
-
 def read(raw: bytes, dataset: str, name: str = "the file") -> np.ndarray:
     """Uploaded bytes -> the (28, 28) float image in [0, 1] that a `dataset` model reads."""
     data.info(dataset)
-    gray = light_on_dark(decode(raw, name))
+    gray = decode(raw, name)
     # A 28x28 picture is taken as already made the dataset's way (a test image saved as PNG):
     # preprocessing it again would resample it and shift the answer a little.
-    image = gray if gray.shape == (28, 28) and gray.max() > 0 else inference.preprocess(gray, dataset)
+    if gray.shape == (28, 28):
+        gray = preprocess.light_on_dark(gray)
+        image = gray if gray.max() > 0 else None
+    else:
+        image = preprocess.photo(gray, dataset)
     if image is None:
         raise BlankImage(f"{name} looks blank: nothing stands out from its background")
     return image

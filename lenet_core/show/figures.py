@@ -7,7 +7,9 @@ Each function takes plain lenet_core values (metric points, activations, tensors
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -15,6 +17,8 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import torch
+from PIL import Image
+from plotly.subplots import make_subplots
 
 from ..explain.inference import Activation
 
@@ -98,9 +102,9 @@ def training_figure(points: Sequence[dict[str, Any]], epochs: int, *,
 
 
 def overlay_figure(runs: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], key: str, *,
-                   height: int = 320) -> go.Figure:
+                   height: int = 320, legend: bool = True) -> go.Figure:
     """One metric, one line per run: runs are (label, colour, metrics points); labels are
-    plain text."""
+    plain text. legend=False where one colour key serves several charts."""
     fig = go.Figure()
     for label, color, points in runs:
         xs, ys = curve(points, key)
@@ -111,7 +115,7 @@ def overlay_figure(runs: Sequence[tuple[str, str, Sequence[dict[str, Any]]]], ke
     if key.endswith("acc"):  # an accuracy axis never runs past 0-100 %, however flat the lines
         fig.update_yaxes(tickformat=".0%", autorangeoptions=dict(clipmin=0, clipmax=1))
     fig.update_yaxes(showgrid=True)
-    return layout(fig, height=height, uirevision=key)
+    return layout(fig, height=height, uirevision=key, legend=legend)
 
 
 # --- images ---------------------------------------------------------------------------------
@@ -125,6 +129,16 @@ def upscale(image: np.ndarray | torch.Tensor, factor: int = 8) -> np.ndarray:
     if a.max() > 1:
         a = a / 255
     return (np.kron(np.clip(a, 0, 1), np.ones((factor, factor))) * 255).astype(np.uint8)
+
+
+def png_url(image: np.ndarray) -> str:
+    """A uint8 image (H, W) or (H, W, 3) as a data: URL, for st.image. Streamlit serves an
+    array from /media under a URL that a later run of the page deletes (an interrupted rerun
+    deletes it before re-adding the same URL), and the browser, already holding that URL,
+    shows a broken image; a data: URL travels inside the page and cannot go missing."""
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(image, np.uint8)).save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def saliency_overlay(image: np.ndarray | torch.Tensor, saliency: np.ndarray,
@@ -167,10 +181,16 @@ def tile(maps: np.ndarray, ncols: int, *, symmetric: bool = False, rescale: bool
     return grid, index
 
 
+BAR_PX = 60  # what a colour bar and its tick labels take from a grid figure's width
+
+
 def _grid_figure(grid: np.ndarray, index: np.ndarray, *, title: str, colorscale: str,
-                 zmin: float, zmax: float, hover: str, height: int) -> go.Figure:
+                 zmin: float, zmax: float, hover: str, height: int,
+                 colorbar: dict | None = None) -> go.Figure:
     fig = go.Figure(go.Heatmap(z=grid, customdata=index, colorscale=colorscale, zmin=zmin,
-                               zmax=zmax, showscale=False, hovertemplate=hover, hoverongaps=False))
+                               zmax=zmax, showscale=colorbar is not None,
+                               colorbar=dict(thickness=10, len=0.9, **(colorbar or {})),
+                               hovertemplate=hover, hoverongaps=False))
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0),
@@ -184,15 +204,24 @@ def grid_height(grid: np.ndarray, width: int, title_px: int = 30) -> int:
     return title_px + round(width * grid.shape[0] / grid.shape[1])
 
 
+# Colour bars of maps scaled one by one: the colours mean "low" and "high" for that map only.
+OWN_RANGE_BAR = dict(tickvals=[0, 1], ticktext=["its min", "its max"])
+OWN_PEAK_BAR = dict(tickvals=[-1, 0, 1], ticktext=["−its peak", "0", "+its peak"])
+
+
 def feature_map_figure(act: Activation, width: int = 330) -> go.Figure:
-    """A layer's (C, H, W) output as a grid of C images."""
+    """A layer's (C, H, W) output as a grid of C images, each on its own scale; hover shows
+    the channel and the value itself."""
     maps = act.output.float().numpy()
     c, h, w = maps.shape
-    grid, index = tile(maps, ncols=math.ceil(math.sqrt(c)))
+    ncols = math.ceil(math.sqrt(c))
+    grid, index = tile(maps, ncols=ncols)
+    values, _ = tile(maps, ncols=ncols, rescale=False)
     title = f"<b>{act.layer}</b> · {act.type} · {c}×{h}×{w}"
-    return _grid_figure(grid, index, title=title, colorscale="Viridis", zmin=0, zmax=1,
-                        hover="channel %{customdata}<extra></extra>",
-                        height=grid_height(grid, width))
+    return _grid_figure(grid, np.dstack([index, values]), title=title, colorscale="Viridis",
+                        zmin=0, zmax=1, colorbar=OWN_RANGE_BAR,
+                        hover="channel %{customdata[0]}: %{customdata[1]:.3f}<extra></extra>",
+                        height=grid_height(grid, width - BAR_PX))
 
 
 def activation_pair_figures(a: Activation, b: Activation, labels: tuple[str, str],
@@ -209,7 +238,7 @@ def activation_pair_figures(a: Activation, b: Activation, labels: tuple[str, str
     for title, maps, scale, lo_hi in (
             (f"<b>{a.layer}</b> · {labels[0]}", (ma - lo) / span, "Viridis", (0, 1)),
             (f"<b>{a.layer}</b> · {labels[1]}", (mb - lo) / span, "Viridis", (0, 1)),
-            (f"<b>{a.layer}</b> · difference {labels[0]} − {labels[1]}", (ma - mb) / span,
+            (f"<b>{a.layer}</b> · difference A − B", (ma - mb) / span,
              "RdBu_r", (-1, 1))):
         grid, index = tile(maps, ncols, rescale=False)
         figs.append(_grid_figure(grid, index, title=f"{title} · {shape}", colorscale=scale,
@@ -220,36 +249,51 @@ def activation_pair_figures(a: Activation, b: Activation, labels: tuple[str, str
 
 
 def kernel_figure(name: str, weight: torch.Tensor, width: int = 800) -> go.Figure:
-    """A conv layer's (out, in, k, k) kernels: one column per output channel, one row per input."""
+    """A conv layer's (out, in, k, k) kernels: one column per output channel, one row per
+    input; a layer with one input channel is a square-ish grid of its kernels. Hover shows
+    each weight."""
     w = weight.float().numpy()
     out_c, in_c, k, _ = w.shape
-    grid, index = tile(w.transpose(1, 0, 2, 3).reshape(in_c * out_c, k, k), ncols=out_c,
-                       symmetric=True)
+    ncols = math.ceil(math.sqrt(out_c)) if in_c == 1 else out_c
+    flat = w.transpose(1, 0, 2, 3).reshape(in_c * out_c, k, k)
+    grid, index = tile(flat, ncols=ncols, symmetric=True)
+    values, _ = tile(flat, ncols=ncols, rescale=False)
     out_idx = np.where(index >= 0, index % out_c, -1)
     in_idx = np.where(index >= 0, index // out_c, -1)
-    return _grid_figure(grid, np.dstack([out_idx, in_idx]), colorscale="RdBu_r", zmin=-1, zmax=1,
-                        title=f"<b>{name}</b> · {out_c} × {in_c} kernels of {k}×{k}",
-                        hover="out %{customdata[0]}, in %{customdata[1]}<extra></extra>",
-                        height=grid_height(grid, width))
+    what = f"{out_c} kernels" if in_c == 1 else f"{out_c} × {in_c} kernels"
+    return _grid_figure(grid, np.dstack([out_idx, in_idx, values]), colorscale="RdBu_r",
+                        zmin=-1, zmax=1, colorbar=OWN_PEAK_BAR,
+                        title=f"<b>{name}</b> · {what} of {k}×{k}",
+                        hover="out %{customdata[0]}, in %{customdata[1]}: "
+                              "%{customdata[2]:.3f}<extra></extra>",
+                        height=grid_height(grid, width - BAR_PX))
 
 
-def dense_figure(acts: Sequence[Activation], height: int = 60) -> go.Figure:
-    """1-D layer outputs (fully connected layers) as one strip each, scaled on its own."""
-    fig = go.Figure()
-    names = []
-    for i, act in enumerate(acts):
+def dense_figure(acts: Sequence[Activation], class_names: Sequence[str] | None = None,
+                 row_px: int = 56) -> go.Figure:
+    """1-D layer outputs (fully connected layers), one row each with its own units axis,
+    each scaled on its own; the output layer's units are labelled with the class names."""
+    n = max(1, len(acts))
+    gap_px = 48  # between rows: the units' tick labels, then the next row's title
+    height = n * row_px + (n - 1) * gap_px + 50
+    fig = make_subplots(rows=n, cols=1, vertical_spacing=gap_px / (height - 50),
+                        subplot_titles=[f"<b>{a.layer}</b> · {a.type} · {len(a.output)} units"
+                                        for a in acts] or None)
+    for i, act in enumerate(acts, start=1):
         v = act.output.float().numpy()
         lo, hi = v.min(), v.max()
         z = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
-        names.append(f"{act.layer} ({act.type}, {len(v)})")
-        fig.add_trace(go.Heatmap(z=[z], y=[names[-1]], x=list(range(len(v))), customdata=[v],
-                                 colorscale="Viridis", zmin=0, zmax=1, showscale=False,
-                                 hovertemplate="unit %{x}: %{customdata:.3f}<extra></extra>",
-                                 yaxis="y" if i == 0 else f"y{i + 1}"))
-    n = len(acts)
-    fig.update_layout(grid=dict(rows=n, columns=1, pattern="independent"),
-                      height=max(1, n) * height + 20, margin=dict(l=0, r=0, t=10, b=0))
-    fig.update_xaxes(visible=False)
+        units = list(range(len(v)))
+        fig.add_trace(go.Heatmap(z=[z], x=units, customdata=[v], colorscale="Viridis", zmin=0,
+                                 zmax=1, showscale=i == 1, xgap=1 if len(v) <= 16 else 0,
+                                 colorbar=dict(thickness=10, len=0.9, **OWN_RANGE_BAR),
+                                 hovertemplate="unit %{x}: %{customdata:.3f}<extra></extra>"),
+                      row=i, col=1)
+        fig.update_yaxes(visible=False, row=i, col=1)
+        if class_names is not None and len(v) == len(class_names):
+            fig.update_xaxes(tickvals=units, ticktext=list(class_names), row=i, col=1)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(height=height, margin=dict(l=0, r=0, t=24, b=26))
     return fig
 
 

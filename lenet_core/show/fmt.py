@@ -51,6 +51,18 @@ def run_option_label(run: Run, *, status: bool = True) -> str:
     return f"{run.name} · {run.status} · {run.id}" if status else f"{run.name} · {run.id}"
 
 
+def model_option_label(run: Run, experiment: str | None = None, *,
+                       at_chance: bool = False) -> str:
+    """A run in a model picker, its group first: "Your run · digits #ab12 · 98.9 % test acc",
+    or "qa-activation · ReLU, lr 0.9 · seed 1 #ab12 · 10.0 % test acc · at chance"."""
+    if run.experiment_id is None:
+        head = f"Your run · {short_label(run)}"
+    else:
+        head = (f"{experiment or 'Experiment'} · {run.variant or run.name} · "
+                f"seed {run.config.seed} #{run.id[-4:]}")
+    return f"{head} · {percent(run.test_acc)} test acc" + (" · at chance" if at_chance else "")
+
+
 def when(timestamp: float) -> str:
     """A local date and time to the minute: "2026-11-26 08:47"."""
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))

@@ -8,18 +8,50 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
 from ..config import SPECS, TrainConfig
-from ..model import summary
+from ..model import build_lenet, summary
 from ..runs.environment import FIELDS, LABELS, Environment
 from ..runs.records import Run
 from . import fmt
 
 
+def _pair(v: int | tuple[int, ...]) -> str:
+    """A layer's kernel, stride or padding as the book writes it: 5×5, 2×2, 2."""
+    return "×".join(map(str, v if isinstance(v, tuple) else (v, v)))
+
+
+def _geometry(layer) -> dict[str, str]:
+    """Kernel, stride and padding of a conv or pooling layer; blanks for the others."""
+    if not hasattr(layer, "kernel_size"):
+        return {"Kernel": "", "Stride": "", "Padding": ""}
+    stride = layer.stride if isinstance(layer.stride, tuple) else (layer.stride,)
+    padding = layer.padding if isinstance(layer.padding, tuple) else (layer.padding,)
+    return {"Kernel": _pair(layer.kernel_size), "Stride": str(stride[0]),
+            "Padding": str(padding[0])}
+
+
+def parameter_formula(layer) -> str:
+    """How a layer's parameter count comes about: out × (in × k × k) + out biases for a
+    convolution, out × in + out for a fully connected layer; "" for layers without any."""
+    if isinstance(layer, nn.Conv2d):
+        out, inp, kh, kw = layer.weight.shape
+        return f"{out} × ({inp}×{kh}×{kw}) + {out} = {out * inp * kh * kw + out:,}"
+    if isinstance(layer, nn.Linear):
+        out, inp = layer.weight.shape
+        return f"{out} × {inp} + {out} = {out * inp + out:,}"
+    return ""
+
+
 def layer_table(config: TrainConfig) -> list[dict[str, Any]]:
-    """The seed's "检查模型" (check the model) printout: layer, output shape, plus parameters."""
-    return [{"Layer": r.layer, "Type": r.type,
+    """The seed's "检查模型" (check the model) printout: layer, output shape, plus each
+    layer's kernel, stride, padding and parameters (with how they are counted)."""
+    layers = dict(build_lenet(config).named_children())
+    return [{"Layer": r.layer, "Type": r.type, **_geometry(layers[r.layer]),
              "Output shape": " × ".join(str(d) for d in r.output_shape),
-             "Parameters": r.params} for r in summary(config)]
+             "Parameters": r.params, "How": parameter_formula(layers[r.layer])}
+            for r in summary(config)]
 
 
 def config_diff(configs: dict[str, TrainConfig]) -> list[dict[str, Any]]:
@@ -54,7 +86,8 @@ def final_metrics_row(run: Run) -> dict[str, Any]:
     return {"Run": fmt.short_label(run), "Status": run.status, "Dataset": run.config.dataset,
             "Test acc (%)": pct(run.test_acc), "Train acc (%)": pct(run.train_acc),
             "Train loss": run.train_loss,
-            "Examples/s": run.examples_per_sec, "Train time (s)": run.train_time,
+            "Examples/s": None if run.examples_per_sec is None else round(run.examples_per_sec),
+            "Train time (s)": run.train_time,
             "Epochs": run.config.epochs}
 
 
