@@ -12,7 +12,7 @@ import streamlit as st
 from lenet_core.explain import conv_explain, inference
 from lenet_core.runs.checkpoint import LoadedModel
 from lenet_core.show import figures_explain
-from pages.common import recall, remember
+from pages.common import png_image, recall, remember
 
 ANIMATE_S = 0.8  # one step of the sliding window
 PICK_CHART = "explain_pick"
@@ -106,7 +106,7 @@ def _view(model: LoadedModel, image: np.ndarray, animating: bool,
     inputs.plotly_chart(figures_explain.inputs_figure(c), key="explain_inputs",
                         config={"displayModeBar": False})
     field.markdown("**Receptive field on the input**")
-    field.image(figures_explain.receptive_field_image(image, c, factor=6), width=168)
+    png_image(field, figures_explain.receptive_field_image(image, c, factor=6), width=168)
     field.caption(f"{c.field_size}×{c.field_size} input pixels feed this cell "
                   f"({layer}, kernel {c.kernel_size}×{c.kernel_size}).")
     shown = figures_explain.shown_channels(c)
