@@ -30,7 +30,7 @@ def flag(name: str) -> str:
     return SPECS[name].flag or "--" + name.replace("_", "-")
 
 
-def _add_config_flags(p: argparse.ArgumentParser) -> None:
+def add_config_flags(p: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, from its spec. Values stay text here: config.from_text
     reads and checks them all, so every bad flag is reported at once."""
     g = p.add_argument_group("hyperparameters (override the preset)")
@@ -69,11 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("summary", help="the layer table: output shape and parameters per layer")
-    _add_config_flags(s)
+    add_config_flags(s)
     s.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
 
     t = sub.add_parser("train", help="train in the foreground and save the run")
-    _add_config_flags(t)
+    add_config_flags(t)
     t.add_argument("--name", help="a name for the run")
     t.add_argument("--save", metavar="PATH", help="also copy the checkpoint to PATH")
     t.add_argument("--json", action="store_true",

@@ -11,12 +11,12 @@ if TYPE_CHECKING:
 CHANCE_ACCURACY = 0.2
 
 DIVERGED_HINT = ("The loss stopped being a number: the learning rate is too high for this "
-                 "model. Lower the learning rate (the seed's Q&A: ReLU diverges at lr 0.9 "
-                 "and trains at lr 0.1, the `relu-qa` preset).")
-AT_CHANCE_HINT = ("Test accuracy is at chance (10 %): the model did not learn. With ReLU at a "
-                  "high learning rate the units die in the first steps, the seed's Q&A's \"does "
-                  "not converge\". Lower the learning rate (ReLU trains at lr 0.1: the `relu-qa` "
-                  "preset).")
+                 "model. Lower the learning rate (the seed's Q&A: ReLU at lr 0.9 does not "
+                 "converge, and trains at lr 0.1, the `relu-qa` preset).")
+AT_CHANCE_HINT = ("Test accuracy is at chance (10 %): this run did not learn. The seed's Q&A "
+                  "saw this with ReLU at lr 0.9 (\"does not converge\"); how often it ends at "
+                  "chance or diverges, the qa-activation experiment measures. Lower the learning "
+                  "rate (ReLU trains at lr 0.1: the `relu-qa` preset).")
 
 
 def at_chance(run: Run) -> bool:

@@ -5,7 +5,7 @@ import os
 import streamlit as st
 
 from lenet_core import experiment_figures as xfig
-from lenet_core import experiments, fmt
+from lenet_core import experiments, fmt, report_text, verdict_text
 from lenet_core.catalog import EXPERIMENTS, sweep
 from lenet_core.cluster import ClusterError
 from lenet_core.config import PRESETS, SPECS, ConfigError, preset
@@ -25,20 +25,25 @@ from pages.common import (
 through_router()
 
 SWEEP = "sweep"
-SWEEPABLE = [n for n, s in SPECS.items() if n not in ("seed", "device")]
+SWEEPABLE = [n for n in SPECS if n != "device"]  # a seed grid makes an A/A comparison
 HERE, CLUSTER = "This machine", "Ray cluster at"  # where a launch's runs go (docs/CLUSTER.md)
+TABLE_COLUMNS = {"Variant": st.column_config.TextColumn(width="medium", pinned=True),
+                 "Parameters": st.column_config.NumberColumn(format="localized"),
+                 "Did not learn": st.column_config.TextColumn(width="large")}
 
 
 def run_on(form: str) -> None:
-    """The "Run on" choice of a launch form: this machine, or a Ray cluster at an address
-    (RAY_ADDRESS by default); a cluster that cannot be used is named beside the address."""
+    """The "Run on" choice of a launch: this machine, or a Ray cluster at an address
+    (RAY_ADDRESS by default); a cluster that cannot be used is named beside the address.
+    Outside the launch form, so choosing "This machine" disables the address at once."""
     address = os.environ.get("RAY_ADDRESS", "")
     a, b = st.columns([5, 4], vertical_alignment="bottom")
-    a.radio("Run on", (HERE, CLUSTER), index=1 if address else 0, horizontal=True,
-            key=f"on-{form}", help="This machine's queue trains one run at a time; a Ray "
-            "cluster trains one run per free CPU and streams the curves back here.")
+    choice = a.radio("Run on", (HERE, CLUSTER), index=1 if address else 0, horizontal=True,
+                     key=f"on-{form}", help="This machine's queue trains one run at a time; a "
+                     "Ray cluster trains one run per free CPU and streams the curves back here.")
     b.text_input("Cluster address", address, key=f"addr-{form}", placeholder="HOST:6379",
-                 label_visibility="collapsed", help="The Ray head node's HOST:PORT")
+                 label_visibility="collapsed", help="The Ray head node's HOST:PORT",
+                 disabled=choice != CLUSTER)
     if message := st.session_state.get("cluster_errors", {}).get(form):
         refusal("This cluster cannot be used.", message)  # the message holds the typed address
 
@@ -81,18 +86,22 @@ def _submit(definition, record_id: str | None = None) -> None:
 
 def launch_form(definition, record_id: str | None) -> None:
     """Epochs, seeds and an optional cap; Launch makes a new record, Add seeds extends one."""
+    st.dataframe(xfig.variant_rows(definition), hide_index=True, width="stretch",
+                 height=table_height(len(definition.variants)))
+    run_on(definition.name)
     with st.form(f"launch-{definition.name}", border=True, enter_to_submit=False):
         a, b, c = st.columns(3)
         a.number_input("Epochs", 1, 1000, definition.epochs, key=f"ep-{definition.name}",
                        help="Per run; variants that set their own keep them.")
-        seeds = b.number_input("Seeds", 1, 20, max(1, definition.seeds),
+        seeds = b.number_input("Seeds", 1, 50, max(1, definition.seeds),
                                key=f"seeds-{definition.name}",
-                               help="Runs per variant; a verdict needs at least 2.")
+                               help="Runs per variant; a comparison needs at least 2. The "
+                                    "default is sized for the experiment's main comparison.")
         c.number_input("Max train examples", 1, 60_000, None, placeholder="all 60,000",
-                             key=f"cap-{definition.name}", help="A quick look on less data.")
+                       key=f"cap-{definition.name}", help="A quick look on less data.")
         runs = len(definition.variants) * seeds
-        st.caption(f"{len(definition.variants)} variants x {seeds} seeds = {runs} runs.")
-        run_on(definition.name)
+        st.caption(f"{len(definition.variants)} variants x {seeds} seeds = {runs} runs. "
+                   + verdict_text.plan_caption(definition))
         left, right = st.columns(2)
         left.form_submit_button("Launch", type="primary", icon=":material/play_arrow:",
                                 width="stretch", on_click=_submit, args=(definition,))
@@ -151,14 +160,20 @@ def live(record_id: str) -> None:
         return
     result_tab, curves_tab, runs_tab = st.tabs(["Result", "Curves", "Runs"])
     with result_tab:
-        if measure == "data-size":
-            chart("series", lambda: xfig.series_figure(res.arms, res.record.spec["x_name"]))
-        elif measure == "time-to-target":
-            chart("time", lambda: xfig.time_figure(res.arms))
-        else:
-            chart("arms", lambda: xfig.arms_figure(res.arms))
-        if measure == "overfitting":
-            chart("gap", lambda: xfig.arms_figure(res.arms, "gap"))
+        left, right = st.columns(2)
+        with left:
+            if measure == "data-size":
+                chart("series", lambda: xfig.series_figure(res.arms, res.record.spec["x_name"]))
+            elif measure == "time-to-target":
+                chart("time", lambda: xfig.time_figure(res.arms))
+            else:
+                chart("arms", lambda: xfig.arms_figure(res.arms))
+            if measure == "overfitting":
+                chart("gap", lambda: xfig.arms_figure(res.arms, "gap"))
+        with right:
+            if res.compared:
+                chart("diffs", lambda: xfig.comparisons_figure(res.compared))
+            st.caption(verdict_text.resolvable_caption(res.compared))
         if res.record.name == SWEEP:
             fields = list(res.record.spec["variants"][0]["changes"])
             for col, field in zip(st.columns(len(fields)), fields, strict=True):
@@ -166,10 +181,10 @@ def live(record_id: str) -> None:
                     chart(f"f-{field}", lambda field=field: xfig.field_figure(res.arms, field))
         rows = xfig.table(res.arms)
         st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
-                     column_config={"Parameters": st.column_config.NumberColumn(
-                         format="localized")})
-        st.caption("Mean ± std over the seeds that learned. Gap: train accuracy (the mean over "
-                   "the last epoch, as the book prints it) minus test accuracy.")
+                     column_config=TABLE_COLUMNS)
+        st.caption(report_text.HOW_TO_READ)
+        if any(a.stats.get("gap") and a.stats["gap"].mean < 0 for a in res.arms):
+            st.caption(report_text.NEGATIVE_GAP)
     with curves_tab:
         counts = s.point_counts([r.id for r in runs])
         points: dict[str, list] = {}  # read only when a curve is redrawn
@@ -242,6 +257,7 @@ def sweep_card() -> None:
     a.selectbox("Preset", list(PRESETS), key="sw_preset", help="The base config the grid changes")
     b.multiselect("Fields to sweep", SWEEPABLE, key="sw_fields", default=["lr"],
                   format_func=lambda n: SPECS[n].label)
+    run_on(SWEEP)
     with st.form("sweep", border=True, enter_to_submit=False):
         for field in st.session_state.get("sw_fields", ["lr"]):
             spec = SPECS[field]
@@ -256,7 +272,6 @@ def sweep_card() -> None:
         b.number_input("Seeds", 1, 20, 3, key="sw_seeds")
         c.number_input("Max train examples", 1, 60_000, None, key="sw_cap",
                        placeholder="all 60,000")
-        run_on(SWEEP)
         st.form_submit_button("Launch sweep", type="primary", icon=":material/play_arrow:",
                               on_click=_launch_sweep)
     for field in set(errors) - set(st.session_state.get("sw_fields", [])):
