@@ -202,6 +202,13 @@ _CATALOG += (
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _CATALOG}
 
 
+def question(name: str) -> dict[str, str] | None:
+    """A shipped experiment's question, as report_text.markdown takes it."""
+    d = EXPERIMENTS.get(name)
+    return None if d is None else {"question_en": d.question_en, "question_zh": d.question_zh,
+                                   "answer_zh": d.answer_zh}
+
+
 def sweep(fields: dict[str, tuple], base=D2L, epochs: int | None = None) -> Experiment:
     """A custom experiment: every combination of the given field values, over `base`."""
     title = "Sweep: " + " x ".join(fields)

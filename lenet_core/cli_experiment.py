@@ -8,7 +8,7 @@ import sys
 import time
 
 from . import experiments, fmt, report_text
-from .catalog import EXPERIMENTS, sweep
+from .catalog import EXPERIMENTS, question, sweep
 from .executors import Executor, executor_for
 from .store import RunStore
 
@@ -54,6 +54,16 @@ def add_parser(sub, parser_class) -> None:
                      help="a Markdown section, as docs/EXPERIMENTS.md holds them")
     st = esub.add_parser("stop", help="stop every run of an experiment")
     st.add_argument("id")
+    d = esub.add_parser("docs", help="write docs/EXPERIMENTS.md from docs/results/*.json")
+    d.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when the document differs from the render")
+    rr = esub.add_parser("rerun", help="re-run shipped experiments with their defaults, one "
+                         "after another, store each result in docs/results and write "
+                         "docs/EXPERIMENTS.md (hours: see docs/results/INTRO.md)")
+    rr.add_argument("names", nargs="*", metavar="NAME", help="these only (default: all)")
+    rr.add_argument("--timed", action=argparse.BooleanOptionalAction, default=None,
+                    help="record every experiment as timed side by side (default: each "
+                         "experiment's own setting); only on an otherwise idle machine")
 
 
 def _executor(a) -> Executor:
@@ -85,11 +95,25 @@ def _print(report: dict, as_json: bool) -> None:
     print(json.dumps(report) if as_json else report_text.text(report))
 
 
-def question(name: str) -> dict[str, str] | None:
-    """A shipped experiment's question, as report_text.markdown takes it."""
-    d = EXPERIMENTS.get(name)
-    return None if d is None else {"question_en": d.question_en, "question_zh": d.question_zh,
-                                   "answer_zh": d.answer_zh}
+def _docs(a: argparse.Namespace, store: RunStore) -> int:
+    from . import rerun, results_doc
+    from .cli import UsageError
+    if a.action == "docs":
+        text = results_doc.render(results_doc.load(), results_doc.INTRO.read_text())
+        if a.check:
+            same = results_doc.DOCUMENT.read_text() == text
+            print(f"{results_doc.DOCUMENT} is {'up to date' if same else 'out of date'}")
+            return 0 if same else 1
+        results_doc.DOCUMENT.write_text(text)
+        print(f"wrote {results_doc.DOCUMENT}")
+        return 0
+    if unknown := [n for n in a.names if n not in EXPERIMENTS]:
+        raise UsageError(f"no experiment named {unknown[0]!r}; choose from "
+                         f"{', '.join(EXPERIMENTS)}")
+    path = rerun.rerun(a.names or list(EXPERIMENTS), store, timed=a.timed,
+                       say=lambda line: print(line, file=sys.stderr))
+    print(f"wrote {path}")
+    return 0
 
 
 def run(a: argparse.Namespace) -> int:
@@ -106,6 +130,8 @@ def run(a: argparse.Namespace) -> int:
             print(f"{r['name']:<18} {r['variants']:>2} variants x {r['seeds']} seeds, "
                   f"{r['epochs']:>2} epochs  {r['title']}")
         return 0
+    if a.action in ("docs", "rerun"):
+        return _docs(a, store)
     if a.action in ("show", "stop"):
         store.experiment(a.id)  # NoSuchExperiment: one line, exit 2
         if a.action == "stop":
