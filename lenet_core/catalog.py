@@ -102,6 +102,13 @@ _CATALOG = (
         question_zh="LeNet 的第二个卷积层通道增加到16，是不是信息被放大？",
         answer_zh="一般对我来说，高宽减半时，通道翻倍，整体变小；不是信息放大，而是在减小"),
     Experiment(
+        "qa-view-reshape", 1, "Is view faster than reshape?",
+        "Why is view used more than reshape? Is view faster? (No training: each op timed on "
+        "contiguous and non-contiguous tensors, alternating, with whether it copies.)",
+        D2L, (), epochs=1, measure="view-reshape", seeds=0,
+        question_zh="view和reshape区别？为什么多用view？",
+        answer_zh="view不改变存储分布，只是看的视角，reshap会改变；大部分情况下view要快于reshape"),
+    Experiment(
         "ex-modernize", 2, "Exercise: modernise LeNet",
         "The book's exercise: replace average pooling with max pooling, and the sigmoids "
         "with ReLU (at lr 0.1, which ReLU needs), one at a time and both.",

@@ -243,9 +243,9 @@ def conv_padding(stage: int, kernel_size: int) -> int:
     return kernel_size // 2 if stage == 0 else 0
 
 
-def feature_sizes(kernel_size: int, stages: int) -> list[tuple[int, int]]:
-    """(side after the conv, side after its 2x2 pooling) for each conv stage."""
-    sizes, n = [], INPUT_SIZE
+def feature_sizes(kernel_size: int, stages: int, side: int = INPUT_SIZE) -> list[tuple[int, int]]:
+    """(side after the conv, side after its 2x2 pooling) per conv stage of a side x side input."""
+    sizes, n = [], side
     for stage in range(stages):
         conv = n + 2 * conv_padding(stage, kernel_size) - kernel_size + 1
         n = conv // 2
@@ -317,8 +317,7 @@ FAST = MODERN.replace(conv_channels=(12, 24), schedule="onecycle", lr=4e-3, epoc
 SPEEDRUN = MODERN.replace(conv_channels=(8, 16), hidden=(256,), batch_size=256, lr=8e-3,
                           betas=(0.7, 0.9), schedule="onecycle", epochs=2, pool_first=True)
 
-# The seed's Q&A answer: ReLU at lr 0.9 does not learn (each seed's run ends at chance or
-# diverges: how often each, qa-activation measures) but trains at lr 0.1.
+# The seed's Q&A: ReLU at lr 0.9 does not learn (how, qa-activation measures); lr 0.1 trains.
 RELU_QA = D2L.replace(activation="relu", lr=0.1)
 
 # The recipe of the model shipped for Draw and Inspect (the book's widths, so ~250 KB);

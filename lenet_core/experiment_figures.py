@@ -9,7 +9,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from . import fmt, verdict_text, verdicts
+from . import computed, fmt, verdict_text, verdicts
 from .figures import METRICS, layout, run_color
 
 NOT_LEARNED = "#E03131"
@@ -212,3 +212,10 @@ def variant_rows(definition) -> list[dict[str, str]]:
              "Changes from the base": ", ".join(f"{k}={fmt.value(x)}" for k, x in
                                                 v.changes.items()) or "none",
              "Compared with": "; ".join(against.get(v.label, []))} for v in definition.variants]
+
+
+def case_table(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The view/reshape cases: what each op returned, and its time per call."""
+    return [{"Case": r["case"], "Op": r["op"],
+             "Result": r["error"] or ("a view (same storage)" if r["shares"] else "a copy"),
+             "Time per call (ns)": r["time"] or "not timed"} for r in computed.case_rows(rows)]

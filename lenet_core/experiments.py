@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from . import verdict_text, verdicts
+from . import computed, verdict_text, verdicts
 from .config import SPECS, ConfigError, TrainConfig, build
 from .data import DATASETS
 from .executors import Executor, LocalExecutor
@@ -28,8 +28,9 @@ from .store import ExperimentRecord, RunStore
 # timings only count when the runs were timed side by side).
 QUANTITIES = {"accuracy": ("test_acc",), "overfitting": ("test_acc", "gap"),
               "cost": ("test_acc", "examples_per_sec"), "data-size": ("test_acc",),
-              "time-to-target": ("time_to_target",), "layer-sizes": ()}
+              "time-to-target": ("time_to_target",), "layer-sizes": (), "view-reshape": ()}
 MEASURES = tuple(QUANTITIES)
+COMPUTED = ("layer-sizes", "view-reshape")  # answered without training
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,13 @@ def launch(experiment: Experiment, store: RunStore, *, epochs: int | None = None
     own flag by default."""
     executor = executor or LocalExecutor()
     spec = experiment.spec(epochs or experiment.epochs, max_train_examples, timed)
+    if experiment.measure == "view-reshape":  # measured now, once: the record keeps it
+        spec["cases"] = computed.view_reshape()
     for variant in spec["variants"]:  # every run's config is valid before anything is queued
         run_config(spec, variant, 0)
     experiment_id = store.create_experiment(experiment.name, experiment.version, spec,
                                             executor.name)
-    if experiment.measure != "layer-sizes":
+    if experiment.measure not in COMPUTED:
         add_seeds(experiment_id, store, seeds or experiment.seeds, executor)
     return experiment_id
 
@@ -234,45 +237,26 @@ def result(experiment_id: str, store: RunStore) -> Result:
             arm.points = {r.id: store.metrics(r.id) for r in arm.runs if not r.active}
         arms.append(verdicts.summarize(arm))
     if spec["measure"] == "layer-sizes":
-        layers = layer_sizes(TrainConfig.from_dict(spec["base"]))
-        return Result(record, arms, layer_sizes_verdict(layers), [], layers)
+        layers = computed.layer_sizes(TrainConfig.from_dict(spec["base"]))
+        return Result(record, arms, computed.layer_sizes_verdict(layers), [], layers)
+    if spec["measure"] == "view-reshape":
+        compared = computed.view_reshape_compared(spec["cases"])
+        return Result(record, arms, computed.view_reshape_verdict(spec["cases"], compared),
+                      compared)
     pairs = spec.get("comparisons") or comparisons((), None, [a.label for a in arms])
     timed = bool(spec.get("timed"))
     compared = verdicts.compare(arms, [tuple(p) for p in pairs], QUANTITIES[spec["measure"]],
                                 timed)
-    return Result(record, arms, verdict_text.verdict(spec["measure"], arms, compared, timed),
-                  compared)
+    text = verdict_text.verdict(spec["measure"], arms, compared, timed)
+    if spec["measure"] == "cost":
+        text += " " + computed.sizes_sentence(arms)
+    return Result(record, arms, text, compared)
 
 
 @lru_cache(maxsize=256)
 def parameters(config: TrainConfig) -> int:
     """The network's parameter count (cached: live pages ask every few seconds)."""
     return sum(row.params for row in summary(config))
-
-
-def layer_sizes(config: TrainConfig) -> list[dict[str, Any]]:
-    """Values per example (C x H x W) after each layer, the input first."""
-    rows = [{"layer": "input", "type": "image", "shape": [1, 28, 28], "values": 784}]
-    for r in summary(config):
-        rows.append({"layer": r.layer, "type": r.type, "shape": list(r.output_shape[1:]),
-                     "values": math.prod(r.output_shape[1:])})
-    return rows
-
-
-def layer_sizes_verdict(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Whether a layer with more channels holds more values per example than the one before."""
-    convs = [r for r in rows if r["type"] == "Conv2d"]
-    largest = max(rows, key=lambda r: r["values"])
-    parts = [f"{r['layer']} outputs {' x '.join(map(str, r['shape']))} = {r['values']:,} "
-             "values per example" for r in convs]
-    text = "; ".join(parts) + "."
-    if len(convs) >= 2 and convs[1]["values"] < convs[0]["values"]:
-        text += (f" {convs[1]['layer']} has more channels than {convs[0]['layer']} but "
-                 f"{convs[0]['values'] / convs[1]['values']:.1f}x fewer values: halving height "
-                 "and width while adding channels shrinks the representation, so information "
-                 "is not amplified, as the seed's Q&A answers.")
-    return text + (f" The largest representation is {largest['layer']} "
-                   f"({largest['values']:,} values); the input has 784.")
 
 
 def report(experiment_id: str, store: RunStore) -> dict[str, Any]:
@@ -291,6 +275,10 @@ def report(experiment_id: str, store: RunStore) -> dict[str, Any]:
            "runs": runs, "table": table}
     if res.layers:
         out["layers"] = res.layers
+    if spec["measure"] == "cost":
+        out["sizes"] = computed.sizes_rows(res.arms)
+    if spec["measure"] == "view-reshape":
+        out["cases"] = computed.case_rows(spec["cases"])
     return out
 
 

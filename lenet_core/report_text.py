@@ -47,8 +47,7 @@ def comparison_cells(c: Mapping[str, Any]) -> list[str]:
     unit = f" {q.unit}" if q.unit else ""
 
     def num(v: float | None, sign: str = "+") -> str:
-        digits = 3 if q.scale == 1 and not q.unit else 0 if q.unit == "examples/s" else 1
-        return "–" if v is None else f"{v * q.scale:{sign}.{digits}f}"
+        return "–" if v is None else f"{v * q.scale:{sign},.{q.digits}f}"
     if c["difference"] is None:
         return [c["a"], c["b"], q.label, "–", "–", "–", "–", c["word"], "–"]
     return [c["a"], c["b"], q.label, num(c["difference"]) + unit,
@@ -72,6 +71,13 @@ def text(report: Mapping[str, Any]) -> str:
                      f"{stat(row, 'train_time'):>10}")
     for layer in report.get("layers", []):
         lines.append(f"{layer['layer']:<8} {str(layer['shape']):<16} {layer['values']:>7,} values")
+    for row in report.get("sizes", []):
+        lines.append(f"{row['variant']}: " + ", ".join(
+            f"{n:,} parameters at {s}x{s}" for s, n in row["parameters"].items()))
+    for c in report.get("cases", []):
+        lines.append(f"{c['case']}: {c['op']}: " + (c["error"] or (
+            "shares storage" if c["shares"] else "copies")) + (f", {c['time']} ns" if c["time"]
+                                                               else ""))
     for c in report.get("comparisons", []):
         a, b, q, diff, interval, p, method, word, res = comparison_cells(c)
         lines.append(f"  {a} vs {b}, {q}: {diff} {interval} Holm p {p} ({method}): {word}"
@@ -122,6 +128,7 @@ def markdown(report: Mapping[str, Any], question: Mapping[str, str] | None = Non
     if report.get("comparisons"):
         lines += [_row(COMPARISON_HEAD), _row(["---"] * len(COMPARISON_HEAD))]
         lines += [_row(comparison_cells(c)) for c in report["comparisons"]] + [""]
+    lines += computed_tables(report)
     for k, layer in enumerate(report.get("layers", [])):
         if k == 0:
             lines += [_row(["layer", "output (C x H x W)", "values per example"]),
@@ -130,3 +137,25 @@ def markdown(report: Mapping[str, Any], question: Mapping[str, str] | None = Non
                            f"{layer['values']:,}"]))
     return "\n".join([*lines, "", f"**Verdict** (computed from the runs): {report['verdict']}",
                       ""])
+
+
+def computed_tables(report: Mapping[str, Any]) -> list[str]:
+    """The computed parts of a report as Markdown: parameters at other input sizes, and the
+    view/reshape cases."""
+    lines = []
+    sizes = report.get("sizes") or []
+    if sizes:
+        sides = list(sizes[0]["parameters"])
+        lines += [_row(["variant", *(f"parameters at {s}x{s} inputs (computed)" for s in sides)]),
+                  _row(["---"] * (1 + len(sides)))]
+        lines += [_row([r["variant"], *(f"{r['parameters'][s]:,}" for s in sides)])
+                  for r in sizes] + [""]
+    cases = report.get("cases") or []
+    if cases:
+        lines += [_row(["case", "op", "result", "time per call, ns (mean ± std)"]),
+                  _row(["---"] * 4)]
+        for c in cases:
+            result = c["error"] or ("shares the input's storage" if c["shares"] else "a copy")
+            lines.append(_row([c["case"], f"`{c['op']}`", result, c["time"] or "not timed"]))
+        lines.append("")
+    return lines

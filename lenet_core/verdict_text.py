@@ -37,8 +37,7 @@ def failure(arm: Arm) -> str | None:
 
 def number(value: float, quantity: str, signed: bool = False) -> str:
     q = QUANTITIES[quantity]
-    digits = 3 if q.scale == 1 and q.unit == "" else 0 if q.unit == "examples/s" else 1
-    return f"{value * q.scale:{'+' if signed else ''}.{digits}f}"
+    return f"{value * q.scale:{'+' if signed else ''},.{q.digits}f}"
 
 
 def p_text(p: float) -> str:

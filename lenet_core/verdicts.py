@@ -60,15 +60,18 @@ class Quantity:
     unit: str
     margin: float | None  # equivalence margin (stats.ACCURACY_MARGIN), None for none
     timing: bool = False  # compared only when measured side by side
+    digits: int = 1  # decimals shown
 
 
 QUANTITIES = {
     "test_acc": Quantity("test accuracy", 100, "points", stats.ACCURACY_MARGIN),
     "peak_test_acc": Quantity("peak test accuracy", 100, "points", stats.ACCURACY_MARGIN),
     "gap": Quantity("final train-test gap", 100, "points", stats.ACCURACY_MARGIN),
-    "test_loss": Quantity("final test loss", 1, "", None),
+    "test_loss": Quantity("final test loss", 1, "", None, digits=3),
     "time_to_target": Quantity("time to target", 1, "s", None, timing=True),
-    "examples_per_sec": Quantity("examples/s", 1, "examples/s", None, timing=True),
+    "examples_per_sec": Quantity("examples/s", 1, "examples/s", None, timing=True, digits=0),
+    # view and reshape are timed alternately in one process: side by side by construction
+    "call_time": Quantity("time per call", 1e9, "ns", None, digits=0),
 }
 
 

@@ -67,6 +67,12 @@ def _launch(definition, epochs: int, seeds: int, cap: int | None, executor: Exec
                              f"{_where(executor)}."
 
 
+def _measure(definition) -> None:
+    experiment_id = experiments.launch(definition, store())
+    remember(f"exp_record_{definition.name}", experiment_id)
+    st.session_state[f"exp_record_{definition.name}"] = experiment_id
+
+
 def _submit(definition, record_id: str | None = None) -> None:
     """The launch form's values are read here: a form's widgets change only on submit."""
     ss, name = st.session_state, definition.name
@@ -158,6 +164,11 @@ def live(record_id: str) -> None:
     if measure == "layer-sizes":
         st.plotly_chart(xfig.layers_figure(res.layers), key=f"layers-{record_id}")
         return
+    if measure == "view-reshape":
+        st.plotly_chart(xfig.comparisons_figure(res.compared), key=f"diffs-{record_id}")
+        st.dataframe(xfig.case_table(res.record.spec["cases"]), hide_index=True,
+                     width="stretch")
+        return
     result_tab, curves_tab, runs_tab = st.tabs(["Result", "Curves", "Runs"])
     with result_tab:
         left, right = st.columns(2)
@@ -221,9 +232,16 @@ def experiment_card(definition) -> None:
         st.caption(f"The seed asks: {definition.question_zh}  \n"
                    f"Its Q&A answered: {definition.answer_zh}")
     record_id = pick_record(definition.name)
-    if definition.measure == "layer-sizes":
+    if definition.measure in experiments.COMPUTED:  # nothing to train
+        if record_id is None and definition.measure == "layer-sizes":
+            record_id = experiments.launch(definition, store())
+        else:
+            st.button("Measure again" if record_id else "Measure", icon=":material/timer:",
+                      help="Times each op here and now, for a few seconds",
+                      on_click=_measure, args=(definition,))
         if record_id is None:
-            record_id = experiments.launch(definition, store())  # nothing to train
+            st.info("Not launched yet: press **Measure**.", icon=":material/science:")
+            return
         live(record_id)
         return
     launch_form(definition, record_id)

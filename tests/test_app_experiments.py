@@ -37,6 +37,8 @@ def test_every_experiment_opens_with_its_question(store, no_workers):
         assert definition.title in [h.value for h in at.subheader]
         if definition.measure == "layer-sizes":  # answered at once, without training
             assert any("not amplified" in i.value for i in at.info)
+        elif definition.measure == "view-reshape":  # measured when asked
+            assert any("press **Measure**" in i.value for i in at.info)
         else:
             assert any("Not launched yet" in i.value for i in at.info)
     assert no_workers == []
@@ -126,6 +128,17 @@ def test_no_call_to_add_seeds_while_seeds_are_queued(store, no_workers):
     at = _pick(open_page("experiments"), "qa-mlp-vs-cnn")
     (verdict,) = [i.value for i in at.info]
     assert "launch again" not in verdict and "still queued or training" in verdict
+
+
+def test_view_and_reshape_are_measured_when_asked(store, no_workers):
+    at = _pick(open_page("experiments"), "qa-view-reshape")
+    next(b for b in at.button if b.label == "Measure").click().run()
+    assert not at.exception, at.exception
+    (verdict,) = [i.value for i in at.info]
+    assert "view refuses" in verdict and "reshape against view" in verdict
+    cases = at.dataframe[0].value
+    assert len(cases) == 3 * 6 and set(cases["Op"]) == {"view", "reshape", "contiguous().view"}
+    assert no_workers == []
 
 
 def test_compare_picks_an_experiments_runs_as_a_group(store, no_workers):
