@@ -78,13 +78,14 @@ class Experiment:
 
 @dataclass(frozen=True)
 class Plan:
-    """How a default seed count was chosen: the difference (points) the main comparison
-    should resolve, the spread over seeds (points) a pilot run measured, and how many
+    """How a default seed count was chosen: the difference the main comparison should
+    resolve, the spread over seeds a pilot run measured (both in `unit`), and how many
     comparisons share the Holm correction."""
 
     effect: float
     pilot_sd: float
     comparisons: int
+    unit: str = "points"
 
 
 def comparisons(pairs, baseline: str | None, labels: Sequence[str]) -> list[tuple[str, str]]:

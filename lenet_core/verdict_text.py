@@ -148,6 +148,6 @@ def plan_caption(definition) -> str:
         return ""
     resolves = planned_resolvable(plan.pilot_sd, definition.seeds, plan.comparisons)
     return (f"{definition.seeds} seeds per variant resolve a difference of about "
-            f"{resolves:.1f} points in its main comparison (a pilot's spread over seeds: "
-            f"{plan.pilot_sd:g} points; {plan.comparisons} comparisons share the Holm "
+            f"{resolves:.1f} {plan.unit} in its main comparison (a pilot's spread over seeds: "
+            f"{plan.pilot_sd:g} {plan.unit}; {plan.comparisons} comparisons share the Holm "
             "correction).")
