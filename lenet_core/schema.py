@@ -65,7 +65,13 @@ CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment_id)
 _V3 = """
 ALTER TABLE runs ADD COLUMN variant TEXT
 """
-MIGRATIONS = (_V1, _V2, _V3)
+# Version 4: a curve point's test loss (mean cross-entropy on the test set), and when it was
+# reached (wall seconds since the first step, evaluations included: time to a target).
+_V4 = """
+ALTER TABLE metrics ADD COLUMN test_loss REAL;
+ALTER TABLE metrics ADD COLUMN elapsed REAL
+"""
+MIGRATIONS = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
