@@ -16,6 +16,7 @@ from typing import Any
 
 from .data import DATASETS
 
+SHIPPED_NETWORK = ("arch", "conv_channels", "kernel_size", "hidden")  # a fine-tune must match these
 # The form's sections, in order; each field names its own.
 GROUPS = ("Data", "Model", "Optimisation", "Engine")
 INPUT_SIZE = 28  # MNIST and Fashion-MNIST images are 28x28
@@ -137,6 +138,9 @@ class TrainConfig:
         length=(0, 3))
     init: str = _spec("xavier", "Init", "xavier: uniform, as in the seed; default: PyTorch's",
                       "Model", "choice", choices=("xavier", "default"))
+    init_from: str = _spec("scratch", "Start from", "scratch: fresh weights; default: the shipped "
+                           "MNIST model's weights, fine-tuned (its network: LeNet 6/16, kernel 5, "
+                           "hidden 120/84)", "Model", "choice", choices=("scratch", "default"))
     seed: int = _spec(0, "Seed", "Seeds weights and shuffling: same seed, same device, the same "
                       "numbers", "Model", "int", lo=0, hi=2**63 - 1)
     # Optimisation
@@ -198,8 +202,7 @@ SPECS: dict[str, Spec] = {f.name: f.metadata["spec"] for f in dataclasses.fields
 
 
 class ConfigError(ValueError):
-    """Hyperparameters that cannot train. `problems` maps each bad field to its message;
-    `field` and `message` are the first of them."""
+    """Hyperparameters that cannot train: `problems` maps each bad field to its message."""
 
     def __init__(self, field: str | Mapping[str, str], message: str | None = None):
         self.problems = dict(field) if message is None else {field: message}
@@ -211,13 +214,16 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+def _seq(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[str, str]:
     """Every problem with these field values, by field ({} when they make a valid config).
-
     device_available also refuses a device this machine does not have (the form and the CLI
     ask for it; a config read back from a checkpoint made elsewhere does not)."""
     problems = {}
@@ -228,6 +234,9 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
             {"arch", "conv_channels", "kernel_size"} & set(problems) and values["arch"] == "lenet":
         if p := _fit_problem(values["kernel_size"], len(values["conv_channels"])):
             problems["conv_channels"] = p
+    if values.get("init_from") == "default" and "init_from" not in problems and any(
+            _seq(values[k]) != getattr(DEFAULT_MODEL_RECIPE, k) for k in SHIPPED_NETWORK if k in values):
+        problems["init_from"] = "the shipped model is LeNet 6/16, kernel 5, hidden 120/84"
     if device_available and "device" in values and "device" not in problems:
         from .device import resolve
         try:
@@ -301,19 +310,16 @@ def from_text(texts: Mapping[str, str | list[str]], base: TrainConfig | None = N
 D2L = TrainConfig()
 
 # ReLU + max-pool + Adam: chosen by measurement (docs/BENCHMARKS.md); >= 97 % on MNIST in 1 epoch.
-MODERN = TrainConfig(
-    dataset="mnist", activation="relu", pooling="max", optimizer="adam", lr=2e-3,
-    epochs=5, batch_size=128, normalize=True,
-)
+MODERN = TrainConfig(dataset="mnist", activation="relu", pooling="max", optimizer="adam", lr=2e-3,
+                     epochs=5, batch_size=128, normalize=True)
 
 # Fastest to 90 % Fashion-MNIST / 99 % MNIST on a laptop CPU (docs/BENCHMARKS.md): wider convs
 # (the Q&A's "why 6 and 16?") and a one-cycle schedule buy more accuracy per second.
 FAST = MODERN.replace(conv_channels=(12, 24), schedule="onecycle", lr=4e-3, epochs=3)
 
 # The fastest recipe here (docs/BENCHMARKS.md, the speed-ladder experiment): narrow convs and a
-# wide fully connected layer (cheap per example), batch 256, Adam with short memories
-# (betas 0.7, 0.9) at a one-cycle peak of 8e-3. 2 epochs reach 99 % MNIST; Fashion-MNIST needs
-# 3 for 90 %.
+# wide fully connected layer (cheap per example), batch 256, Adam with short memories (betas
+# 0.7, 0.9) at a one-cycle peak of 8e-3. 2 epochs reach 99 % MNIST; Fashion-MNIST needs 3 for 90 %.
 SPEEDRUN = MODERN.replace(conv_channels=(8, 16), hidden=(256,), batch_size=256, lr=8e-3,
                           betas=(0.7, 0.9), schedule="onecycle", epochs=2, pool_first=True)
 
@@ -324,14 +330,8 @@ RELU_QA = D2L.replace(activation="relu", lr=0.1)
 # `make default-model` retrains it with this preset.
 DEFAULT_MODEL_RECIPE = MODERN.replace(schedule="onecycle", lr=4e-3, epochs=5)
 
-PRESETS: dict[str, TrainConfig] = {
-    "d2l": D2L,
-    "modern": MODERN,
-    "fast": FAST,
-    "speedrun": SPEEDRUN,
-    "relu-qa": RELU_QA,
-    "default-model": DEFAULT_MODEL_RECIPE,
-}
+PRESETS: dict[str, TrainConfig] = {"d2l": D2L, "modern": MODERN, "fast": FAST, "speedrun": SPEEDRUN,
+                                   "relu-qa": RELU_QA, "default-model": DEFAULT_MODEL_RECIPE}
 
 PRESET_HELP = {
     "d2l": "the book's recipe: sigmoid, avg-pool, SGD lr 0.9, 10 epochs, batch 256",

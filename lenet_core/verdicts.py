@@ -7,10 +7,10 @@ classes) and a run that ended at chance at the accuracy it reached, so an unstab
 not flattered; each arm's success rate (runs that learned) comes with its Wilson interval, and
 means over only the runs that learned are labelled so. Comparisons are paired by seed when
 both arms ran the same seeds with the same data order and initial weights (the same dataset,
-training-set size, data loader, init and weight shapes), Welch's otherwise. Timings are compared
-only for runs measured side by side (an experiment launched `timed`: one run at a time,
-variants alternated seed by seed, on an otherwise idle machine); otherwise they are shown
-without a verdict.
+training-set size, data loader, init, starting weights and weight shapes), Welch's otherwise.
+Timings are compared only for runs measured side by side (an experiment launched `timed`: one
+run at a time, variants alternated seed by seed, on an otherwise idle machine); otherwise they
+are shown without a verdict.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def _start(config: TrainConfig) -> tuple:
     shapes = tuple((k, tuple(v.shape)) for k, v in build_lenet(config).state_dict().items())
     size = min(DATASETS[config.dataset].train_size,
                config.max_train_examples or DATASETS[config.dataset].train_size)
-    return config.dataset, size, config.data_loader, config.init, shapes
+    return config.dataset, size, config.data_loader, config.init, config.init_from, shapes
 
 
 def same_start(a: TrainConfig | None, b: TrainConfig | None) -> bool:
