@@ -2,13 +2,13 @@
 
 It routes between the four pages and draws the sidebar they share: the device in use and the
 runs that are training or waiting. Training itself happens in background processes
-(lenet_core.runner), so a run outlives page switches and closed tabs.
+(lenet_core.runs.runner), so a run outlives page switches and closed tabs.
 """
 
 import streamlit as st
 
-from lenet_core.progress import progress_line
-from lenet_core.store import StoreError
+from lenet_core.runs.errors import StoreError
+from lenet_core.show.fmt import progress_line
 from pages.common import (
     device_label,
     navigation,

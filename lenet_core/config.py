@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .data import DATASETS
+from .device import DeviceError, resolve
 
 SHIPPED_NETWORK = ("arch", "conv_channels", "kernel_size", "hidden")  # a fine-tune must match these
 # The form's sections, in order; each field names its own.
@@ -238,11 +239,10 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
             _seq(values[k]) != getattr(DEFAULT_MODEL_RECIPE, k) for k in SHIPPED_NETWORK if k in values):
         problems["init_from"] = "the shipped model is LeNet 6/16, kernel 5, hidden 120/84"
     if device_available and "device" in values and "device" not in problems:
-        from .device import resolve
         try:
             resolve(values["device"])
-        except ConfigError as e:
-            problems["device"] = e.message
+        except DeviceError as e:
+            problems["device"] = str(e)
     return problems
 
 

@@ -1,10 +1,13 @@
-"""Which torch device a config trains on, and the per-device tuning the engine applies."""
+"""Which torch device a run trains on: the config's choice ("auto", "cpu", "cuda", "mps")
+resolved to a torch.device, and that device described for people."""
 
 from __future__ import annotations
 
 import torch
 
-from .config import ConfigError
+
+class DeviceError(ValueError):
+    """A device that was asked for but is not on this machine; the message is one line."""
 
 
 def resolve(name: str = "auto") -> torch.device:
@@ -14,9 +17,9 @@ def resolve(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if name == "cuda" and not cuda:
-        raise ConfigError("device", "CUDA was asked for, but no CUDA GPU is available here")
+        raise DeviceError("CUDA was asked for, but no CUDA GPU is available here")
     if name == "mps" and not mps:
-        raise ConfigError("device", "MPS was asked for, but Apple's MPS is not available here")
+        raise DeviceError("MPS was asked for, but Apple's MPS is not available here")
     return torch.device(name)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -19,6 +19,7 @@ from . import data as data_mod
 from .config import TrainConfig
 from .device import resolve
 from .model import build_lenet
+from .progress import Progress
 
 # Forward-only batch size for evaluation. Measured on the CPU: 256 is as fast as 1000+ for the
 # book's net and 1.5x faster for wide ones (cache); accelerators want fewer, bigger launches.
@@ -55,6 +56,11 @@ class Event:
     train_time: float  # seconds spent training so far (evaluation excluded)
     elapsed: float  # wall seconds since the start
     point: Point | None = None
+
+    def progress(self) -> Progress:
+        """What a run's record keeps of this moment."""
+        return Progress(self.epoch, self.batch, self.num_batches, self.step, self.total_steps,
+                        self.examples_per_sec, self.elapsed)
 
 
 @dataclass
@@ -98,7 +104,7 @@ def to_input(x: torch.Tensor, device: torch.device, config: TrainConfig) -> torc
     return x.to(device).contiguous(memory_format=torch.channels_last)
 
 
-def evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int | None = None) -> float:
+def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int | None = None) -> float:
     """Accuracy of `net` on prepared inputs `x` and labels `y`; restores the train/eval mode."""
     batch = batch or (EVAL_BATCH_CPU if x.device.type == "cpu" else EVAL_BATCH_ACCELERATOR)
     was_training = net.training
@@ -136,141 +142,204 @@ def compile_for_training(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
     return compiled
 
 
-def train(
-    config: TrainConfig,
-    *,
-    dataset: data_mod.Dataset | None = None,
-    on_event: Callable[[Event], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    compile: bool | None = None,
-) -> TrainResult:
+# A callback gets the Trainer after the named moment of each step: "after_backward" (the
+# gradients are there, the weights not yet updated) or "after_step" (the weights updated).
+Callback = Callable[["Trainer"], None]
+CALLBACK_POINTS = ("after_backward", "after_step")
+
+
+class Trainer:
+    """One training run's loop state, minGPT-style: set up once, then `run()` goes epoch by
+    epoch. Progress goes out through `on_event`; extra per-step work (diagnostics, say) plugs
+    in as named callbacks, so the loop itself stays short."""
+
+    def __init__(self, config: TrainConfig, *, dataset: data_mod.Dataset | None = None,
+                 on_event: Callable[[Event], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None, compile: bool | None = None):
+        self.t_start = time.perf_counter()
+        self.config = config
+        self.device = resolve(config.device)
+        ds = dataset or data_mod.load(config.dataset)
+        self.emit = on_event or (lambda e: None)
+        self.should_stop = should_stop or (lambda: False)
+        self.callbacks: dict[str, list[Callback]] = {k: [] for k in CALLBACK_POINTS}
+
+        self.n_train = train_examples(config, len(ds.train_y))
+        self.train_x = to_input(ds.train_x[:self.n_train], self.device, config)
+        self.train_y = ds.train_y[:self.n_train].to(self.device)
+        self.test_x = to_input(ds.test_x, self.device, config)
+        self.test_y = ds.test_y.to(self.device)
+
+        self.net = prepare_model(config, self.device)
+        self.opt = make_optimizer(config, self.net.parameters())
+        self.loss_fn = nn.CrossEntropyLoss()
+        # On the CPU: the data order never depends on the device.
+        self.shuffle = torch.Generator().manual_seed(config.seed)
+        self.num_batches = batches_per_epoch(config, len(ds.train_y))
+        self.every = max(1, self.num_batches // POINTS_PER_EPOCH)
+        self.total_steps = self.num_batches * config.epochs
+        self.sched = (torch.optim.lr_scheduler.OneCycleLR(self.opt, max_lr=config.lr,
+                                                          total_steps=self.total_steps)
+                      if config.schedule == "onecycle" else None)
+        # Reading a value back from an accelerator stalls its queue; on the CPU it costs nothing.
+        self.check_every = 1 if self.device.type == "cpu" else self.every
+        self.batches = self._batch_source()
+        self.step_net = self._step_net(compile)
+        self.result = TrainResult(status="finished", device=str(self.device), model=self.net,
+                                  compiled=self.step_net is not self.net)
+        self.epoch = self.batch = 0  # where the loop is: 0-based epoch, batches done in it
+        self.step = self.seen = 0  # optimizer steps and examples, over all epochs
+        self.done_time = 0.0  # training seconds in finished epochs
+        self.epoch_t0 = time.perf_counter()
+
+    def add_callback(self, when: str, fn: Callback) -> None:
+        self.callbacks[when].append(fn)
+
+    def _trigger(self, when: str) -> None:
+        for fn in self.callbacks[when]:
+            fn(self)
+
+    def _step_net(self, compile: bool | None) -> nn.Module:
+        """The module the training step calls: the network itself, or it compiled.
+        compile None follows config.compile ("auto": long runs on cpu/cuda)."""
+        config = self.config
+        if compile is None and config.compile != "auto":
+            compile = config.compile == "on"
+        if compile is None:
+            compile = self.device.type in ("cpu", "cuda") and \
+                self.n_train * config.epochs >= COMPILE_MIN_EXAMPLES
+        if not compile:
+            return self.net
+        bs, n = config.batch_size, self.n_train
+        sizes = {min(bs, n)} | ({n % bs} if n % bs else set())
+        return compile_for_training(self.net, self.train_x, self.train_y, sizes) or self.net
+
+    def _batch_source(self) -> Callable[[], Iterator[tuple[torch.Tensor, torch.Tensor]]]:
+        """One epoch's batches, on the device, in the seeded order."""
+        config, device, bs = self.config, self.device, self.config.batch_size
+        if config.data_loader == "torchvision":  # the book's pipeline, for the speed ladder
+            loader = data_mod.torchvision_loader(config.dataset, self.n_train, bs, self.shuffle)
+
+            def batches():
+                for xb, yb in loader:
+                    yield to_input(xb, device, config), yb.to(device)
+            return batches
+
+        def batches():  # the whole training set lives on the device; a batch is an index gather
+            order = torch.randperm(self.n_train, generator=self.shuffle).to(device)
+            for i in range(self.num_batches):
+                idx = order[i * bs:(i + 1) * bs]
+                yield self.train_x[idx], self.train_y[idx]
+        return batches
+
+    def train_time(self) -> float:
+        return self.done_time + time.perf_counter() - self.epoch_t0
+
+    def event(self, kind: str, point: Point | None = None) -> Event:
+        t = self.train_time()
+        return Event(kind, self.epoch, self.batch, self.num_batches, self.step,
+                     self.total_steps, self.seen / t, t, time.perf_counter() - self.t_start, point)
+
+    def run(self) -> TrainResult:
+        self.emit(self.event("start"))
+        self.net.train()
+        for epoch in range(self.config.epochs):
+            if self.run_epoch(epoch) is not None:
+                break
+        r = self.result
+        r.train_time = self.train_time()
+        r.examples_per_sec = self.seen / r.train_time if r.train_time else 0.0
+        r.wall_time = time.perf_counter() - self.t_start
+        self.emit(self.event("end"))
+        return r
+
+    def run_epoch(self, epoch: int) -> str | None:
+        """One pass over the training set, then the test accuracy; returns why the run ends
+        here ("diverged", "stopped", "reached") or None to go on."""
+        self.epoch, self.batch = epoch, 0
+        self.loss_sum = torch.zeros((), device=self.device)  # per-example losses this epoch
+        self.correct = torch.zeros((), dtype=torch.long, device=self.device)
+        self.bad_step = torch.full((), -1, dtype=torch.long, device=self.device)
+        self.n_epoch = 0
+        self.epoch_t0 = time.perf_counter()
+        for xb, yb in self.batches():
+            self.train_step(xb, yb)
+            at_point = self.batch % self.every == 0 or self.batch == self.num_batches
+            if (at_point or self.step % self.check_every == 0) and self._diverged():
+                return "diverged"
+            if at_point:
+                self._train_point()
+            self.emit(self.event("batch"))
+            if self.should_stop():
+                self.result.status = "stopped"
+                return "stopped"
+        return self._end_epoch()
+
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        logits = self.step_net(xb)
+        loss = self.loss_fn(logits, yb)
+        loss.backward()
+        self._trigger("after_backward")
+        self.opt.step()
+        if self.sched is not None:
+            self.sched.step()
+        with torch.no_grad():
+            self.loss_sum += loss.detach() * len(yb)
+            self.correct += (logits.argmax(1) == yb).sum()
+            self.bad_step = torch.where((self.bad_step < 0) & ~torch.isfinite(loss),
+                                        self.step + 1, self.bad_step)
+        self.step += 1
+        self.batch += 1
+        self.n_epoch += len(yb)
+        self.seen += len(yb)
+        self._trigger("after_step")
+
+    def _x(self) -> float:
+        return self.epoch + self.batch / self.num_batches
+
+    def _diverged(self) -> bool:
+        """Whether a loss so far was not finite; if so the run ends diverged, at that step."""
+        first_bad = int(self.bad_step)
+        if first_bad < 0:
+            return False
+        r = self.result
+        r.status, r.diverged_step, r.train_loss = "diverged", first_bad, math.nan
+        self.emit(self.event("point", Point(self._x(), self.step, math.nan, None)))
+        return True
+
+    def _train_point(self) -> None:
+        p = Point(self._x(), self.step, self.loss_sum.item() / self.n_epoch,
+                  self.correct.item() / self.n_epoch)
+        self.result.points.append(p)
+        self.result.train_loss, self.result.train_acc = p.train_loss, p.train_acc
+        self.emit(self.event("point", p))
+
+    def _end_epoch(self) -> str | None:
+        r = self.result
+        self.done_time = self.train_time()  # the last point's .item() has synced the device
+        r.test_acc = accuracy(self.net, self.test_x, self.test_y)
+        self.epoch_t0 = time.perf_counter()  # evaluation is not training time
+        p = Point(float(self.epoch + 1), self.step, test_acc=r.test_acc)
+        r.points.append(p)
+        self.emit(self.event("point", p))
+        if self.config.stop_at is not None and r.test_acc >= self.config.stop_at:
+            r.reached_at = self.epoch + 1
+            return "reached"
+        return None
+
+
+def train(config: TrainConfig, *, dataset: data_mod.Dataset | None = None,
+          on_event: Callable[[Event], None] | None = None,
+          should_stop: Callable[[], bool] | None = None, compile: bool | None = None,
+          callbacks: dict[str, list[Callback]] | None = None) -> TrainResult:
     """Train a fresh network for `config`. `should_stop` is polled after every batch.
 
     compile: None follows config.compile ("auto": long runs on cpu/cuda); True/False forces it
     (the benchmark compares both)."""
-    t_start = time.perf_counter()
-    device = resolve(config.device)
-    ds = dataset or data_mod.load(config.dataset)
-    emit = on_event or (lambda e: None)
-    stop = should_stop or (lambda: False)
-
-    n_train = train_examples(config, len(ds.train_y))
-    train_x = to_input(ds.train_x[:n_train], device, config)
-    train_y = ds.train_y[:n_train].to(device)
-    test_x = to_input(ds.test_x, device, config)
-    test_y = ds.test_y.to(device)
-
-    net = prepare_model(config, device)
-    opt = make_optimizer(config, net.parameters())
-    loss_fn = nn.CrossEntropyLoss()
-    shuffle = torch.Generator().manual_seed(config.seed)  # on the CPU: data never depends on device
-
-    bs = config.batch_size
-    num_batches = batches_per_epoch(config, len(ds.train_y))
-    every = max(1, num_batches // POINTS_PER_EPOCH)
-    total_steps = num_batches * config.epochs
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total_steps)
-             if config.schedule == "onecycle" else None)
-    # Reading a value back from an accelerator stalls its queue; on the CPU it costs nothing.
-    check_every = 1 if device.type == "cpu" else every
-
-    if compile is None and config.compile != "auto":
-        compile = config.compile == "on"
-    if compile is None:
-        compile = device.type in ("cpu", "cuda") and n_train * config.epochs >= COMPILE_MIN_EXAMPLES
-    step_net = None
-    if compile:
-        sizes = {min(bs, n_train)} | ({n_train % bs} if n_train % bs else set())
-        step_net = compile_for_training(net, train_x, train_y, sizes)
-    result = TrainResult(status="finished", device=str(device), model=net,
-                         compiled=step_net is not None)
-    if step_net is None:
-        step_net = net
-    step = 0
-    seen = 0
-    done_time = 0.0  # training seconds in finished epochs
-    epoch_t0 = time.perf_counter()
-
-    def train_time() -> float:
-        return done_time + time.perf_counter() - epoch_t0
-
-    def event(kind: str, epoch: int, batch: int, point: Point | None = None) -> Event:
-        t = train_time()
-        return Event(kind, epoch, batch, num_batches, step, total_steps,
-                     seen / t, t, time.perf_counter() - t_start, point)
-
-    if config.data_loader == "torchvision":  # the book's pipeline, for the speed ladder
-        loader = data_mod.torchvision_loader(config.dataset, n_train, bs, shuffle)
-
-        def batches():
-            for xb, yb in loader:
-                yield to_input(xb, device, config), yb.to(device)
-    else:  # the whole training set lives on the device; a batch is an index gather
-        def batches():
-            order = torch.randperm(n_train, generator=shuffle).to(device)
-            for i in range(num_batches):
-                idx = order[i * bs:(i + 1) * bs]
-                yield train_x[idx], train_y[idx]
-
-    emit(event("start", 0, 0))
-    net.train()
-    for epoch in range(config.epochs):
-        loss_sum = torch.zeros((), device=device)  # sum of per-example losses this epoch
-        correct = torch.zeros((), dtype=torch.long, device=device)
-        bad_step = torch.full((), -1, dtype=torch.long, device=device)
-        n_epoch = 0
-        epoch_t0 = time.perf_counter()
-        for i, (xb, yb) in enumerate(batches()):
-            opt.zero_grad(set_to_none=True)
-            logits = step_net(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            opt.step()
-            if sched is not None:
-                sched.step()
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(yb)
-                correct += (logits.argmax(1) == yb).sum()
-                bad_step = torch.where((bad_step < 0) & ~torch.isfinite(loss),
-                                       step + 1, bad_step)
-            step += 1
-            n_epoch += len(yb)
-            seen += len(yb)
-
-            at_point = (i + 1) % every == 0 or i == num_batches - 1
-            if at_point or step % check_every == 0:
-                first_bad = int(bad_step)
-                if first_bad >= 0:
-                    result.status, result.diverged_step = "diverged", first_bad
-                    result.train_loss = math.nan
-                    emit(event("point", epoch, i + 1,
-                               Point(epoch + (i + 1) / num_batches, step, math.nan, None)))
-                    return _finish(result, t_start, seen, train_time(), emit, event, epoch, i + 1)
-            if at_point:
-                p = Point(epoch + (i + 1) / num_batches, step,
-                          loss_sum.item() / n_epoch, correct.item() / n_epoch)
-                result.points.append(p)
-                result.train_loss, result.train_acc = p.train_loss, p.train_acc
-                emit(event("point", epoch, i + 1, p))
-            emit(event("batch", epoch, i + 1))
-            if stop():
-                result.status = "stopped"
-                return _finish(result, t_start, seen, train_time(), emit, event, epoch, i + 1)
-        done_time = train_time()  # the last point's .item() has synced the device
-        result.test_acc = evaluate(net, test_x, test_y)
-        epoch_t0 = time.perf_counter()  # evaluation is not training time
-        p = Point(float(epoch + 1), step, test_acc=result.test_acc)
-        result.points.append(p)
-        emit(event("point", epoch, num_batches, p))
-        if config.stop_at is not None and result.test_acc >= config.stop_at:
-            result.reached_at = epoch + 1
-            return _finish(result, t_start, seen, train_time(), emit, event, epoch, num_batches)
-    return _finish(result, t_start, seen, train_time(), emit, event, config.epochs - 1, num_batches)
-
-
-def _finish(result, t_start, seen, train_time, emit, event, epoch, batch) -> TrainResult:
-    result.train_time = train_time
-    result.examples_per_sec = seen / train_time if train_time else 0.0
-    result.wall_time = time.perf_counter() - t_start
-    emit(event("end", epoch, batch))
-    return result
+    trainer = Trainer(config, dataset=dataset, on_event=on_event, should_stop=should_stop,
+                      compile=compile)
+    for when, fns in (callbacks or {}).items():
+        for fn in fns:
+            trainer.add_callback(when, fn)
+    return trainer.run()

@@ -14,8 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import streamlit as st
 
-from lenet_core import checkpoint, data, device, figures, fmt, images, saliency, tables
-from lenet_core.store import NoSuchRun, Run, RunStore, StoreError
+from lenet_core import data, device
+from lenet_core.explain import images, saliency
+from lenet_core.runs import checkpoint
+from lenet_core.runs.errors import NoSuchRun, StoreError
+from lenet_core.runs.records import Run
+from lenet_core.runs.store import RunStore
+from lenet_core.show import figures, fmt, tables
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

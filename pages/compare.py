@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from lenet_core import checkpoint, evaluate, figures, figures_eval, fmt, outcome, tables
+from lenet_core.explain import evaluation
+from lenet_core.runs import checkpoint, outcome
+from lenet_core.show import figures, figures_eval, fmt, tables
 from pages.common import (
     live_chart,
     live_view,
@@ -48,7 +50,7 @@ def _confusion_matrices(chosen: list) -> None:
     with st.spinner("Evaluating on the test set (once per checkpoint)…"):
         for r in with_model:
             try:
-                evals[r.id] = evaluate.for_ref(r.id, s, test_set(r.config.dataset))
+                evals[r.id] = evaluation.for_ref(r.id, s, test_set(r.config.dataset))
             except checkpoint.CheckpointError as e:  # damaged or crafted: refused, not shown
                 refusal("A chosen run's checkpoint cannot be used, so it has no matrix.",
                         f"{fmt.short_label(r)}: {e}")  # the name is data: plain text

@@ -4,7 +4,8 @@ model sees, its 10 probabilities and what it looked at."""
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from lenet_core import figures, inference
+from lenet_core.explain import inference
+from lenet_core.show import figures
 from pages.common import (
     canvas_toolbar_above,
     pick_model,

@@ -4,7 +4,8 @@ import math
 
 import streamlit as st
 
-from lenet_core import evaluate, figures, figures_eval
+from lenet_core.explain import evaluation
+from lenet_core.show import figures, figures_eval
 from pages.common import (
     choose_model,
     pick_ref,
@@ -46,7 +47,7 @@ ref = pick_ref("evaluate")
 model = use_model(ref)
 ds = test_set(model.config.dataset)
 with st.spinner("Evaluating on the test set (once per checkpoint)…"):
-    ev = evaluate.for_ref(ref, store(), ds)
+    ev = evaluation.for_ref(ref, store(), ds)
 names = ev.class_names
 
 if (clicked := _clicked_cell()) is not None:

@@ -4,13 +4,16 @@ import os
 
 import streamlit as st
 
-from lenet_core import experiment_figures as xfig
-from lenet_core import experiments, fmt, report_text, verdict_text
-from lenet_core.catalog import EXPERIMENTS, sweep
-from lenet_core.cluster import ClusterError
+from lenet_core import experiments
+from lenet_core.cluster.executor import ClusterError
 from lenet_core.config import PRESETS, SPECS, ConfigError, preset
-from lenet_core.executors import Executor, executor_for
-from lenet_core.progress import progress_line
+from lenet_core.experiments import report_text, verdict_text
+from lenet_core.experiments.catalog import EXPERIMENTS, sweep
+from lenet_core.launch import executor_for
+from lenet_core.runs.executors import Executor
+from lenet_core.show import experiment_figures as xfig
+from lenet_core.show import fmt
+from lenet_core.show.fmt import progress_line
 from pages.common import (
     live_chart,
     live_view,

@@ -4,7 +4,8 @@ and two inputs side by side."""
 
 import streamlit as st
 
-from lenet_core import figures, images, inference, tables
+from lenet_core.explain import images, inference
+from lenet_core.show import figures, tables
 from pages.common import (
     pick_model,
     prediction_tile,

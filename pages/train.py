@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from lenet_core import figures, fmt, outcome, runner
 from lenet_core.config import GROUPS, PRESET_HELP, PRESETS, SPECS, ConfigError, Spec, build
-from lenet_core.progress import progress_line
-from lenet_core.store import Run, name_problem
+from lenet_core.runs import executors, outcome, runner
+from lenet_core.runs.records import Run, name_problem
+from lenet_core.show import figures, fmt
+from lenet_core.show.fmt import progress_line
 from pages.common import (
     live_chart,
     live_view,
@@ -63,7 +64,7 @@ def _start() -> None:
     st.session_state.form_errors = problems
     if problems:
         return
-    run_id = runner.start(config, name=name or None, store=store())
+    run_id = runner.start(config, name or None, store())
     st.session_state.run_pick = remember("viewed_run", run_id)
     st.session_state.flash = f"Run {run_id} queued: it trains in the background."
 
@@ -174,7 +175,7 @@ def run_panel(run_id: str, shown: tuple) -> None:
                 st.button("Stopping…", disabled=True, key=f"stopping-{run_id}")
             else:
                 st.button("Stop", icon=":material/stop_circle:", key=f"stop-{run_id}",
-                          on_click=runner.stop, args=(run_id,))
+                          on_click=executors.stop, args=([run_id], s))
     live_chart(f"curves-{run_id}", (s.point_counts([run_id])[run_id], run.status),
                lambda: figures.training_figure(s.metrics(run_id), run.config.epochs,
                                                diverged_at=outcome.diverged_x(run),

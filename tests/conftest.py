@@ -18,7 +18,7 @@ os.environ.pop("RAY_ADDRESS", None)
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    from lenet_core.store import RunStore
+    from lenet_core.runs.store import RunStore
     monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
     return RunStore(tmp_path / "runs")
 
@@ -41,7 +41,7 @@ def browser():
     that a test driving Playwright itself finds no other Playwright running."""
     from playwright.sync_api import sync_playwright
 
-    from lenet_core.appserver import launch_chromium
+    from lenet_core.bench.appserver import launch_chromium
     with sync_playwright() as p:
         b = launch_chromium(p)
         yield b

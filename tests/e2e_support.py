@@ -12,14 +12,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from lenet_core.appserver import (  # noqa: F401 (re-exported for the tests)
-    CHART,
-    READY,
-    App,
-    launch_chromium,
-    start_app,
-)
-from lenet_core.store import RunStore
+from lenet_core.bench.appserver import CHART, READY, App, launch_chromium, start_app  # noqa: F401 (re-exported for the tests)
+from lenet_core.runs.store import RunStore
 from tests.support import poll
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

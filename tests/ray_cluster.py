@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lenet_core.appserver import free_port
+from lenet_core.bench.appserver import free_port
 from tests.support import poll
 
 RAY = str(Path(sys.executable).with_name("ray"))

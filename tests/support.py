@@ -7,10 +7,11 @@ import pickle
 import time
 from pathlib import Path
 
-from lenet_core import checkpoint, data
+from lenet_core import data
 from lenet_core.config import MODERN, TrainConfig
 from lenet_core.model import build_lenet
-from lenet_core.store import RunStore
+from lenet_core.runs import checkpoint
+from lenet_core.runs.store import RunStore
 
 
 def poll(predicate, timeout: float = 120.0, what: str = "the condition", interval: float = 0.1):

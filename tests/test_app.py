@@ -12,8 +12,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lenet_core import checkpoint, data, runner
+from lenet_core import data
 from lenet_core.config import MODERN, PRESETS, SPECS
+from lenet_core.runs import checkpoint, runner
 from tests.support import TWO_EPOCHS, add_run
 
 TIMEOUT = 60  # the first run imports torch and loads a dataset

@@ -4,7 +4,7 @@ the cluster the default. (Launching onto a real cluster: tests/test_cluster.py.)
 
 from __future__ import annotations
 
-from lenet_core.appserver import free_port
+from lenet_core.bench.appserver import free_port
 from tests.test_app import open_page
 from tests.test_app_experiments import _pick
 

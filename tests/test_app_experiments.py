@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from lenet_core import experiments, runner
-from lenet_core.catalog import EXPERIMENTS
+from lenet_core import experiments
 from lenet_core.cli import main
+from lenet_core.experiments.catalog import EXPERIMENTS
+from lenet_core.runs import runner
 from tests.support import fill_run
 from tests.test_app import open_page
 
@@ -18,8 +19,8 @@ from tests.test_app import open_page
 def no_workers(monkeypatch):
     """Launching queues runs in the store; no worker process is started."""
     spawned = []
-    monkeypatch.setattr(runner, "spawn", lambda run_ids, store, max_running=1:
-                        spawned.extend(run_ids) or 0)
+    monkeypatch.setattr(runner.LocalExecutor, "launch",
+                        lambda self, run_ids, store: spawned.extend(run_ids))
     return spawned
 
 

@@ -4,8 +4,8 @@ test_e2e_explain.py."""
 
 from __future__ import annotations
 
-from lenet_core import images
 from lenet_core.config import MODERN, PRESETS
+from lenet_core.explain import images
 from tests.support import add_run
 from tests.test_app import open_page
 

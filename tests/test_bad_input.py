@@ -15,10 +15,10 @@ from PIL import Image
 from streamlit.elements.lib.js_number import JSNumber
 from streamlit.testing.v1 import AppTest
 
-from lenet_core import cli
+from lenet_core.cli import args as cli_args
 from lenet_core.cli import main
 from lenet_core.config import SPECS, ConfigError, Spec, TrainConfig, check
-from lenet_core.store import NAME_MAX
+from lenet_core.runs.records import NAME_MAX
 from tests.support import add_run
 
 # --- values, per kind of field ------------------------------------------------------------
@@ -98,7 +98,7 @@ def test_core_accepts_the_edges_of_each_range(field, value):
 
 def bad_words(name: str, spec: Spec) -> list[list[str]]:
     """Command lines (after the subcommand) that set this field badly."""
-    flag = cli.flag(name)
+    flag = cli_args.flag(name)
     if spec.kind == "bool":
         return [[f"{flag}=yes"]]
     missing = [[flag]]  # the flag without its value

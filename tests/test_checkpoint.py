@@ -3,9 +3,11 @@
 import pytest
 import torch
 
-from lenet_core import checkpoint, engine, inference
+from lenet_core import engine
 from lenet_core.config import MODERN
-from lenet_core.store import RunStore
+from lenet_core.explain import inference
+from lenet_core.runs import checkpoint
+from lenet_core.runs.store import RunStore
 from tests.support import add_run, crafted_checkpoint
 
 

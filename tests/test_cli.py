@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lenet_core.appserver import browser_missing
+from lenet_core.bench.appserver import browser_missing
 from lenet_core.cli import main
 
 from .test_model import SEED_SHAPES

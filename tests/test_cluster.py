@@ -13,10 +13,11 @@ import time
 import pytest
 import torch
 
-from lenet_core import checkpoint, engine, runner
-from lenet_core.cluster import ClusterError, RayExecutor
+from lenet_core import engine
+from lenet_core.cluster.executor import ClusterError, RayExecutor
 from lenet_core.config import MODERN
-from lenet_core.executors import relaunch
+from lenet_core.runs import checkpoint, executors, runner
+from lenet_core.runs.executors import relaunch
 from tests.support import poll
 
 pytestmark = pytest.mark.slow  # a real cluster, real training
@@ -92,7 +93,7 @@ def test_stop_ends_running_and_waiting_runs_and_frees_the_cluster(ray_cluster, s
          what="two runs training")
     waiting = next(i for i in ids if store.get(i).status == "queued")
     for run_id in ids:
-        runner.stop(run_id, store)
+        executors.stop([run_id], store)
     runs = {i: runner.wait(i, store, timeout=60) for i in ids}
     assert all(r.status == "stopped" for r in runs.values())
     assert runs[waiting].error == "stopped before it started"
@@ -131,7 +132,7 @@ def test_a_killed_worker_or_driver_interrupts_runs_which_can_be_relaunched(ray_c
     poll(lambda: running_with_points(store, again), timeout=120, what="the relaunched run")
     assert store.get(again).name == killed.name
     assert store.get(killed.id).status == "interrupted"
-    runner.stop(again, store)
+    executors.stop([again], store)
     assert runner.wait(again, store, timeout=60).status == "stopped"
 
 

@@ -1,9 +1,10 @@
 """Answers computed without training: parameter counts at other input sizes (against torch's
 own count and a hand count), and what view and reshape return (against torch's storage)."""
 
-from lenet_core import computed, experiments
-from lenet_core.catalog import EXPERIMENTS, MLP_LIKE_LENET
+from lenet_core import experiments
 from lenet_core.config import D2L, SPEEDRUN
+from lenet_core.experiments import computed
+from lenet_core.experiments.catalog import EXPERIMENTS, MLP_LIKE_LENET
 from lenet_core.model import build_lenet
 from tests.test_experiments import Recorder
 

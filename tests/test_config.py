@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from lenet_core import cli
+from lenet_core.cli import args as cli_args
 from lenet_core.config import (
     D2L,
     MODERN,
@@ -91,8 +92,8 @@ def test_every_field_is_reachable_from_the_cli():
     """Each TrainConfig field has a flag that sets it (the form's side is in test_app)."""
     parser = cli.build_parser()
     for name, spec in SPECS.items():
-        args = parser.parse_args(["train", cli.flag(name), *_another_value(name, spec)])
-        assert getattr(cli.config_from_args(args), name) != getattr(D2L, name), name
+        args = parser.parse_args(["train", cli_args.flag(name), *_another_value(name, spec)])
+        assert getattr(cli_args.config_from_args(args), name) != getattr(D2L, name), name
 
 
 def test_json_round_trip_and_presets():

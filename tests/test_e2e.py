@@ -14,7 +14,8 @@ from playwright.sync_api import expect
 
 from lenet_core.config import MODERN
 from lenet_core.progress import Progress
-from lenet_core.store import ACTIVE, RunStore
+from lenet_core.runs.records import ACTIVE
+from lenet_core.runs.store import RunStore
 from pages.common import LIVE_REFRESH_S
 from tests.e2e_support import (
     CHART,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from lenet_core.store import RunStore
+from lenet_core.runs.store import RunStore
 from tests.e2e_support import (
     CHART,
     choose,

@@ -14,7 +14,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from lenet_core import checkpoint, evaluate
+from lenet_core.explain import evaluation
+from lenet_core.runs import checkpoint
 from tests import e2e_support as e2e
 from tests.support import poll
 
@@ -49,7 +50,7 @@ def tiles_shown(page: Page, true: str, predicted: str, count: int) -> list[int]:
 
 
 def test_click_a_confusion_cell_to_see_exactly_its_images_then_inspect_one(app, page, mnist):
-    ev = evaluate.evaluate(checkpoint.load_default(), mnist)  # what the page should show
+    ev = evaluation.evaluate(checkpoint.load_default(), mnist)  # what the page should show
     e2e.open_app(page, app.url + "/evaluate")
     expect(page.get_by_role("heading", name="Evaluate", level=1)).to_be_visible()
     expect(page.get_by_test_id("stMetric").filter(has_text="Test accuracy")).to_contain_text(

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from lenet_core import fmt, runner
 from lenet_core.config import MODERN
-from lenet_core.store import RunStore
+from lenet_core.runs import runner
+from lenet_core.runs.store import RunStore
+from lenet_core.show import fmt
 from tests.e2e_support import (
     chart_points,
     choose,

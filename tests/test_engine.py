@@ -95,7 +95,7 @@ def test_evaluate_restores_training_mode(mnist):
     net = engine.prepare_model(MODERN, engine.resolve("cpu"))
     x = engine.to_input(mnist.test_x[:100], engine.resolve("cpu"), MODERN)
     net.train()
-    acc = engine.evaluate(net, x, mnist.test_y[:100])
+    acc = engine.accuracy(net, x, mnist.test_y[:100])
     assert net.training and 0 <= acc <= 1
 
 

@@ -8,15 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_core import checkpoint, data, engine, evaluate
+from lenet_core import data, engine
 from lenet_core.cli import main
 from lenet_core.config import MODERN
+from lenet_core.explain import evaluation
+from lenet_core.runs import checkpoint
 from tests.support import add_run
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def check_matrix(ev: evaluate.Evaluation, ds: data.Dataset) -> None:
+def check_matrix(ev: evaluation.Evaluation, ds: data.Dataset) -> None:
     """What any evaluation must satisfy against its test set."""
     c = ev.confusion
     assert c.shape == (10, 10) and c.sum() == 10_000
@@ -32,14 +34,14 @@ def check_matrix(ev: evaluate.Evaluation, ds: data.Dataset) -> None:
 
 
 def test_default_model_matrix_sums_up_to_the_readme_accuracy(mnist, store):
-    ev = evaluate.for_ref(checkpoint.DEFAULT_MODEL, store, mnist)
+    ev = evaluation.for_ref(checkpoint.DEFAULT_MODEL, store, mnist)
     check_matrix(ev, mnist)
     assert "**99.17 %**" in README.read_text()
     assert np.trace(ev.confusion) == 9917  # README: 99.17 %
     # The engine's own evaluation (channels-last batches) gives the same accuracy.
     model = checkpoint.load_default()
     x = engine.to_input(mnist.test_x, torch.device("cpu"), model.config)
-    assert engine.evaluate(model.net, x, mnist.test_y) == ev.test_acc
+    assert engine.accuracy(model.net, x, mnist.test_y) == ev.test_acc
     top = ev.top_confusions(3)
     assert [c.count for c in top] == sorted((c.count for c in top), reverse=True)
     assert all(c.true != c.predicted and c.count == ev.confusion[c.true, c.predicted] for c in top)
@@ -52,7 +54,7 @@ def test_the_cache_is_read_back_and_refreshed_when_the_checkpoint_changes(mnist,
     small = data.Dataset(mnist.info, mnist.train_x[:10], mnist.train_y[:10], mnist.test_x[:500],
                          mnist.test_y[:500], mnist.source)
     run_id = add_run(store, name="cached")
-    first = evaluate.for_ref(run_id, store, small)
+    first = evaluation.for_ref(run_id, store, small)
     cache = store.evaluation_path(run_id)
     assert cache.is_file()
 
@@ -60,8 +62,8 @@ def test_the_cache_is_read_back_and_refreshed_when_the_checkpoint_changes(mnist,
         raise AssertionError("evaluated again instead of reading the cache")
 
     with monkeypatch.context() as m:
-        m.setattr(evaluate, "evaluate", no_evaluation)
-        again = evaluate.for_ref(run_id, store, small)
+        m.setattr(evaluation, "evaluate", no_evaluation)
+        again = evaluation.for_ref(run_id, store, small)
     assert (again.predicted == first.predicted).all()
     assert again.confidence == pytest.approx(first.confidence, abs=1e-4)
     assert (again.confusion == first.confusion).all()
@@ -70,13 +72,13 @@ def test_the_cache_is_read_back_and_refreshed_when_the_checkpoint_changes(mnist,
     config = MODERN.replace(epochs=1, seed=7)
     checkpoint.save(store.checkpoint_path(run_id), config, engine.prepare_model(config, torch.device("cpu")),
                     data.class_names("mnist"))
-    fresh = evaluate.for_ref(run_id, store, small)
-    assert json.loads(cache.read_text())["checkpoint_sha256"] == evaluate.sha256(
+    fresh = evaluation.for_ref(run_id, store, small)
+    assert json.loads(cache.read_text())["checkpoint_sha256"] == evaluation.file_sha256(
         store.checkpoint_path(run_id))
     assert not (fresh.predicted == first.predicted).all()
 
     cache.write_text("{not json")  # a damaged cache is rebuilt, not an error
-    assert (evaluate.for_ref(run_id, store, small).predicted == fresh.predicted).all()
+    assert (evaluation.for_ref(run_id, store, small).predicted == fresh.predicted).all()
 
     store.delete(run_id)  # deleting the run removes its evaluation too
     assert not cache.exists()
@@ -100,7 +102,7 @@ def test_a_trained_run_evaluates_to_its_own_test_accuracy(mnist, store, capsys):
     checkpoint.save(store.checkpoint_path(run_id), config, result.model, data.class_names("mnist"))
     store.finish(run_id, "finished", test_acc=result.test_acc)
 
-    ev = evaluate.for_ref(run_id, store, mnist)
+    ev = evaluation.for_ref(run_id, store, mnist)
     check_matrix(ev, mnist)
     assert ev.test_acc == result.test_acc  # the engine's accuracy at the end of training
 

@@ -6,11 +6,12 @@ import time
 
 import pytest
 
-from lenet_core.appserver import free_port
+from lenet_core.bench.appserver import free_port
 from lenet_core.cli import main
-from lenet_core.cluster import AddressError, ClusterError, RayExecutor, parse_address
+from lenet_core.cluster.executor import AddressError, ClusterError, RayExecutor, parse_address
 from lenet_core.config import MODERN
-from lenet_core.executors import LocalExecutor, executor_for
+from lenet_core.launch import executor_for
+from lenet_core.runs.runner import LocalExecutor
 
 
 def test_no_address_is_the_local_queue(monkeypatch):

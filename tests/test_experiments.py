@@ -4,12 +4,14 @@ import json
 
 import pytest
 
-from lenet_core import experiments, runner, stats, verdicts
-from lenet_core.catalog import EXPERIMENTS, MLP_LIKE_LENET, sweep
+from lenet_core import experiments, stats
 from lenet_core.cli import main
 from lenet_core.config import D2L, MODERN, SPEEDRUN, TrainConfig
-from lenet_core.executors import Executor
+from lenet_core.experiments import verdicts
+from lenet_core.experiments.catalog import EXPERIMENTS, MLP_LIKE_LENET, sweep
 from lenet_core.model import summary
+from lenet_core.runs import runner
+from lenet_core.runs.executors import Executor
 from tests.support import poll
 
 
@@ -138,7 +140,7 @@ def test_a_sweep_takes_trains_config_flags(store, monkeypatch, capsys):
         launched.update(definition=definition, **kw)
         return real(definition, store, **{**kw, "executor": Recorder()})
     monkeypatch.setattr(experiments, "launch", launch)
-    monkeypatch.setattr("lenet_core.cli_experiment._wait", lambda *a: None)
+    monkeypatch.setattr("lenet_core.cli.experiment._wait", lambda *a: None)
     assert main(["experiment", "sweep", "--grid", "lr=0.01,0.1", "--dataset", "mnist",
                  "--epochs", "2", "--max-train-examples", "512", "--channels", "8", "16",
                  "--seeds", "2", "--json"]) == 0

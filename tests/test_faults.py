@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from lenet_core import data, runner
-from lenet_core import store as store_module
+from lenet_core import data
 from lenet_core.cli import main
 from lenet_core.config import MODERN
-from lenet_core.store import RunStore
+from lenet_core.runs import runner
+from lenet_core.runs import store as store_module
+from lenet_core.runs.store import RunStore
 from tests.support import poll
 
 QUICK = MODERN.replace(epochs=2, max_train_examples=2048, device="cpu")
@@ -106,7 +107,7 @@ def test_a_checkpoint_that_cannot_be_written_fails_the_run_and_keeps_its_curves(
     if fault == "a folder in the way":
         store.checkpoint_path(run_id).mkdir()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "lenet_core.runner", run_id, "--runs", str(store.root)],
+        [sys.executable, "-m", "lenet_core.runs.runner", run_id, "--runs", str(store.root)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         preexec_fn=_limit_file_size(2_000_000) if fault == "file-size limit" else None)
     store.set_pid(run_id, worker.pid)

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_core import checkpoint, evaluate, figures, figures_eval, inference
+from lenet_core.explain import evaluation, inference
+from lenet_core.runs import checkpoint
+from lenet_core.show import figures, figures_eval
 
 
 def test_downsample_keeps_ends_and_caps_length():
@@ -65,11 +67,11 @@ def test_figures_for_a_real_model():
     assert figures.upscale(image, 8).shape == (224, 224)
 
 
-def _evaluation(confusion: np.ndarray) -> evaluate.Evaluation:
+def _evaluation(confusion: np.ndarray) -> evaluation.Evaluation:
     """An Evaluation whose confusion matrix is `confusion` (one image per count)."""
     t, p = np.nonzero(confusion)
     reps = confusion[t, p]
-    return evaluate.Evaluation("mnist", tuple(map(str, range(10))), np.repeat(t, reps),
+    return evaluation.Evaluation("mnist", tuple(map(str, range(10))), np.repeat(t, reps),
                                np.repeat(p, reps), np.ones(reps.sum(), np.float32))
 
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lenet_core import checkpoint, images, inference
 from lenet_core.cli import main
+from lenet_core.explain import images, inference
+from lenet_core.runs import checkpoint
 
 
 def encode(a: np.ndarray, fmt: str = "PNG", size: int = 280, mode: str | None = None) -> bytes:

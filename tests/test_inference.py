@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_core import checkpoint, inference
+from lenet_core.explain import inference
+from lenet_core.runs import checkpoint
 
 
 def _canvas(size=280):

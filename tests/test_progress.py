@@ -2,9 +2,10 @@
 
 import pytest
 
-from lenet_core import outcome
 from lenet_core.config import MODERN
-from lenet_core.progress import Progress, progress_line
+from lenet_core.progress import Progress
+from lenet_core.runs import outcome
+from lenet_core.show.fmt import progress_line
 
 
 def test_progress_text_and_divergence_point(store):

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from lenet_core import experiments, rerun, results_doc
-from lenet_core.catalog import EXPERIMENTS
+from lenet_core import experiments
+from lenet_core.experiments import rerun, results_doc
+from lenet_core.experiments.catalog import EXPERIMENTS
 from tests.support import fill_run
 from tests.test_experiments import Recorder
 

@@ -4,8 +4,8 @@ or frozen worker: tests/test_faults.py)."""
 import pytest
 import torch
 
-from lenet_core import runner
 from lenet_core.config import MODERN
+from lenet_core.runs import executors, runner
 from tests.support import poll
 
 pytestmark = pytest.mark.slow  # real worker processes, real training
@@ -29,7 +29,7 @@ def test_background_run_finishes_with_a_loadable_checkpoint(store):
 def test_stop_a_background_run(store):
     run_id = runner.start(QUICK.replace(epochs=50), "to stop", store=store)
     poll(lambda: store.metrics(run_id))  # it is training
-    runner.stop(run_id, store=store)
+    executors.stop([run_id], store)
     run = runner.wait(run_id, store, timeout=30)
     assert run.status == "stopped"
     assert run.progress.step < 50 * 16
@@ -60,7 +60,7 @@ def test_a_failing_run_is_failed_with_the_error(store, monkeypatch, tmp_path):
 
 
 def test_one_worker_trains_a_list_of_runs_in_order(store):
-    from lenet_core.executors import LocalExecutor
+    from lenet_core.runs.runner import LocalExecutor
     ids = [store.create(QUICK.replace(seed=k), f"batch {k}") for k in range(2)]
     LocalExecutor().launch(ids, store)
     pids = {store.get(i).pid for i in ids}

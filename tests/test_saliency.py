@@ -8,8 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from lenet_core import checkpoint, data, inference, saliency
+from lenet_core import data
 from lenet_core.config import MODERN
+from lenet_core.explain import inference, saliency
+from lenet_core.runs import checkpoint
 from tests.test_inference import _canvas, _stroke
 
 

@@ -17,13 +17,13 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from lenet_core import checkpoint
 from lenet_core.cli import main
-from lenet_core.schema import SCHEMA_VERSION
+from lenet_core.runs import checkpoint
+from lenet_core.runs.schema import SCHEMA_VERSION
 from tests.support import add_run, crafted_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = [*sorted((ROOT / "lenet_core").glob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
+SOURCES = [*sorted((ROOT / "lenet_core").rglob("*.py")), *sorted((ROOT / "pages").glob("*.py")),
            ROOT / "app.py"]
 
 

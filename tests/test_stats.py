@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from lenet_core import stats, verdicts
+from lenet_core import stats
+from lenet_core.experiments import verdicts
 
 RNG_SEED = 20261127
 

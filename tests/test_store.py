@@ -8,8 +8,9 @@ import pytest
 
 from lenet_core.config import MODERN
 from lenet_core.progress import Progress
-from lenet_core.schema import SCHEMA_VERSION, StoreError
-from lenet_core.store import RunStore
+from lenet_core.runs.errors import StoreError
+from lenet_core.runs.schema import SCHEMA_VERSION
+from lenet_core.runs.store import RunStore
 
 QUICK = MODERN.replace(epochs=1, max_train_examples=2048)
 
@@ -68,7 +69,7 @@ def test_csv_export_and_delete(store):
 
 def test_a_store_made_before_schema_versions_opens_with_its_runs(tmp_path):
     # The first release wrote the same tables without a version (user_version 0).
-    from lenet_core.schema import _V1
+    from lenet_core.runs.schema import _V1
     root = tmp_path / "runs"
     root.mkdir()
     db = sqlite3.connect(root / "runs.db")

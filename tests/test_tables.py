@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from lenet_core import fmt, tables
 from lenet_core.config import D2L, SPECS
+from lenet_core.show import fmt, tables
 
 
 def test_config_diff_flags_only_what_differs():

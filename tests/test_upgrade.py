@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lenet_core import checkpoint, data
+from lenet_core import data
 from lenet_core.cli import main
 from lenet_core.config import TrainConfig
-from lenet_core.schema import SCHEMA_VERSION
-from lenet_core.store import METRIC_COLUMNS, RunStore
+from lenet_core.runs import checkpoint
+from lenet_core.runs.schema import SCHEMA_VERSION
+from lenet_core.runs.store import METRIC_COLUMNS, RunStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STORES = sorted(p.name for p in FIXTURES.glob("store-*"))

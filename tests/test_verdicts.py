@@ -6,9 +6,10 @@ import dataclasses
 import pytest
 from scipy import stats as st
 
-from lenet_core import experiments, verdict_text, verdicts
-from lenet_core.catalog import EXPERIMENTS
+from lenet_core import experiments
 from lenet_core.config import D2L
+from lenet_core.experiments import verdict_text, verdicts
+from lenet_core.experiments.catalog import EXPERIMENTS
 from tests.support import add_run
 from tests.test_experiments import Recorder
 

@@ -1,0 +1,2 @@
+"""Runs on a Ray cluster: the executor (this machine), the driver process, and the code a
+worker runs (docs/CLUSTER.md)."""

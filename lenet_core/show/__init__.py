@@ -1,0 +1,1 @@
+"""What people see, as pure Python (no Streamlit): text, tables and Plotly figures."""

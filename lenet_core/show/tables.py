@@ -1,0 +1,60 @@
+"""The dashboard's tables, as plain rows: the layer table, config differences, final numbers.
+
+Each function takes lenet_core values (`Run`s, `TrainConfig`s) and returns lists of dicts or
+(label, text) pairs that any front end can show. No Streamlit here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import SPECS, TrainConfig
+from ..model import summary
+from ..runs.records import Run
+from . import fmt
+
+
+def layer_table(config: TrainConfig) -> list[dict[str, Any]]:
+    """The seed's "检查模型" (check the model) printout: layer, output shape, plus parameters."""
+    return [{"Layer": r.layer, "Type": r.type,
+             "Output shape": " × ".join(str(d) for d in r.output_shape),
+             "Parameters": r.params} for r in summary(config)]
+
+
+def config_diff(configs: dict[str, TrainConfig]) -> list[dict[str, Any]]:
+    """One row per hyperparameter, one column per run, and whether the runs disagree on it."""
+    rows = []
+    for name in SPECS:
+        values = {label: fmt.value(getattr(c, name)) for label, c in configs.items()}
+        rows.append({"Hyperparameter": name, **values,
+                     "Differs": len(set(values.values())) > 1})
+    return rows
+
+
+FINAL_COLUMNS = ("Test acc (%)", "Train acc (%)", "Train loss", "Examples/s", "Train time (s)")
+
+
+def final_metrics_row(run: Run) -> dict[str, Any]:
+    def pct(v: float | None) -> float | None:
+        return None if v is None else 100 * v
+
+    return {"Run": fmt.short_label(run), "Status": run.status, "Dataset": run.config.dataset,
+            "Test acc (%)": pct(run.test_acc), "Train acc (%)": pct(run.train_acc),
+            "Train loss": run.train_loss,
+            "Examples/s": run.examples_per_sec, "Train time (s)": run.train_time,
+            "Epochs": run.config.epochs}
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
+    """Sorted by one column; rows missing the value go last either way."""
+    have = [r for r in rows if r.get(key) is not None]
+    missing = [r for r in rows if r.get(key) is None]
+    return sorted(have, key=lambda r: r[key], reverse=descending) + missing
+
+
+def key_figures(run: Run) -> list[tuple[str, str]]:
+    """A finished run's headline numbers as (label, text) pairs."""
+    return [("Test acc", fmt.percent(run.test_acc)), ("Train acc", fmt.percent(run.train_acc)),
+            ("Train loss", fmt.number(run.train_loss)),
+            ("Examples/s", "–" if run.examples_per_sec is None else f"{run.examples_per_sec:,.0f}"),
+            ("Train time", fmt.duration(run.train_time))]
