@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from lenet_core import engine
+from lenet_core import engine, scoring
 from lenet_core.config import D2L, MODERN, TrainConfig
 
 SMALL = D2L.replace(epochs=2, max_train_examples=2560, batch_size=256)
@@ -95,7 +95,7 @@ def test_evaluate_restores_training_mode(mnist):
     net = engine.prepare_model(MODERN, engine.resolve("cpu"))
     x = engine.to_input(mnist.test_x[:100], engine.resolve("cpu"), MODERN)
     net.train()
-    acc = engine.accuracy(net, x, mnist.test_y[:100])
+    acc = scoring.accuracy(net, x, mnist.test_y[:100])
     assert net.training and 0 <= acc <= 1
 
 
@@ -111,12 +111,6 @@ def test_compiled_training_matches_eager(fashion):
         if a.train_loss is not None:
             assert abs(a.train_loss - b.train_loss) < 1e-4
     assert abs(eager.test_acc - compiled.test_acc) < 0.01
-
-
-def test_stop_at_ends_the_run_at_the_first_epoch_that_reaches_it(mnist):
-    result, _ = _run(MODERN.replace(epochs=5, max_train_examples=4096, stop_at=0.5), mnist)
-    assert result.status == "finished" and result.reached_at == 1
-    assert [p.x for p in result.points if p.test_acc is not None] == [1.0]
 
 
 @pytest.mark.slow

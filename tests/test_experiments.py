@@ -70,9 +70,13 @@ def test_the_qa_grids_ask_the_seeds_questions(store):
     lenet_params = sum(r.params for r in summary(D2L))
     assert abs(sum(r.params for r in summary(mlp)) - lenet_params) / lenet_params < 0.01
     size = _by_variant(_launch(store, "qa-data-size")[1])
-    # Every run sees 2 epochs of 60k examples' worth, however small its set.
-    assert {(c.arch, c.max_train_examples, c.epochs) for c in size.values()} == {
-        (arch, n, 120_000 // n) for arch in ("lenet", "mlp") for n in (1000, 5000, 20000, 60000)}
+    # Every run sees 2 epochs of 60k examples' worth, however small its set: LeNet from scratch,
+    # LeNet from the shipped MNIST model, and logistic regression (no hidden layer).
+    assert {(c.arch, c.init_from, c.hidden, c.max_train_examples, c.epochs)
+            for c in size.values()} == {
+        (arch, start, hidden, n, 120_000 // n) for arch, start, hidden in (
+            ("lenet", "scratch", (120, 84)), ("lenet", "default", (120, 84)), ("mlp", "scratch", ()))
+        for n in (1000, 5000, 20000, 60000)}
 
 
 def test_the_speed_ladder_adds_one_trick_per_step(store):

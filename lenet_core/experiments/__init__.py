@@ -229,8 +229,8 @@ def result(experiment_id: str, store: RunStore) -> Result:
                            v.get("series"), v.get("x"))
         arm.config = run_config(spec, v, 0)
         arm.params = parameters(arm.config)
-        if spec["measure"] == "overfitting":  # peaks and test losses live on the curves
-            arm.points = {r.id: store.metrics(r.id) for r in arm.runs if not r.active}
+        if spec["measure"] in ("overfitting", "time-to-target"):  # peaks, losses, times to
+            arm.points = {r.id: store.metrics(r.id) for r in arm.runs if not r.active}  # target
         arms.append(verdicts.summarize(arm))
     if spec["measure"] == "layer-sizes":
         layers = computed.layer_sizes(TrainConfig.from_dict(spec["base"]))

@@ -84,6 +84,8 @@ def verdict(measure: str, arms: Sequence[Arm], compared: Sequence[Compared],
         parts += [s for a in arms if (s := _fit_numbers(a))]
     if measure == "cost":
         parts.append(_cost(arms, timed))
+    if measure == "data-size":
+        parts += _at_each_x(arms)
     if measure == "time-to-target":
         parts += [_reached(a) for a in arms if a.counted]
         if not timed:
@@ -103,8 +105,21 @@ def _fit_numbers(arm: Arm) -> str | None:
     if s.get("peak_test_acc"):
         text += f" and {s['peak_test_acc'].text(100, 1, ' %')} at its peak"
     if s.get("test_loss"):
-        text += f", final test loss {s['test_loss'].text(1, 3)}"
+        text += f", test loss {s['test_loss'].text(1, 3)} at the end"
+        if s.get("test_loss_min"):
+            text += f" and {s['test_loss_min'].text(1, 3)} at its lowest"
     return text + f", final gap {s['gap'].text(100, 1, ' points')}."
+
+
+def _at_each_x(arms: Sequence[Arm]) -> list[str]:
+    """Each series' test accuracy at each x: the numbers the comparisons are about."""
+    out = []
+    for x in sorted({a.x for a in arms if a.x is not None}):
+        row = [f"{a.series} {a.stats['test_acc'].text(100, 1, ' %')}" for a in arms
+               if a.x == x and a.stats.get("test_acc")]
+        if row:
+            out.append(f"Test accuracy at {x:,.0f} training examples: {', '.join(row)}.")
+    return out
 
 
 def _cost(arms: Sequence[Arm], timed: bool) -> str:
@@ -116,11 +131,10 @@ def _cost(arms: Sequence[Arm], timed: bool) -> str:
 
 
 def _reached(arm: Arm) -> str:
-    hit = [r for r in arm.runs if reached(r)]
-    k, n = len(hit), len(arm.counted)
+    k, n = len([r for r in arm.runs if reached(r)]), len(arm.counted)
     text = (f"{arm.label}: reached {100 * arm.runs[0].config.stop_at:g} % in "
             f"{rate(k, n, *wilson(k, n))}")
-    t = Stat.of([r.train_time for r in hit])
+    t = arm.stats.get("time_to_target")
     return text + (f", in {t.text(1, 1, ' s')}." if t else ".")
 
 

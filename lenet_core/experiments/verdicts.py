@@ -124,9 +124,13 @@ class Arm:
         if key == "test_acc":
             return {r.config.seed: CHANCE if r.status == "diverged" else r.test_acc
                     for r in self.counted if r.status == "diverged" or r.test_acc is not None}
-        if key == "time_to_target":
-            return {r.config.seed: r.train_time for r in self.runs if reached(r)}
         out = {}
+        if key == "time_to_target":
+            for r in self.runs:
+                t = _run_value(r, key, self.points.get(r.id, [])) if reached(r) else None
+                if t is not None:
+                    out[r.config.seed] = t
+            return out
         for r in self.learned:
             v = _run_value(r, key, self.points.get(r.id, []))
             if v is not None and math.isfinite(v):
@@ -140,9 +144,12 @@ def _run_value(r: Run, key: str, points: list[dict[str, Any]]) -> float | None:
     if key == "peak_test_acc":
         return max((p["test_acc"] for p in points if p.get("test_acc") is not None),
                    default=None)
-    if key == "test_loss":
-        return next((p["test_loss"] for p in reversed(points) if p.get("test_loss") is not None),
-                    None)
+    losses = [p["test_loss"] for p in points if p.get("test_loss") is not None]
+    if key in ("test_loss", "test_loss_min"):
+        return (losses[-1] if key == "test_loss" else min(losses)) if losses else None
+    if key == "time_to_target":  # the first score at the target: wall time, scoring included
+        return next((p.get("elapsed") for p in points if p.get("test_acc") is not None
+                     and p["test_acc"] >= r.config.stop_at), None)
     return getattr(r, key)
 
 
@@ -154,7 +161,7 @@ def reached(run: Run) -> bool:
 
 
 STAT_KEYS = ("test_acc", "test_acc_learned", "train_acc", "gap", "peak_test_acc", "test_loss",
-             "examples_per_sec", "train_time")
+             "test_loss_min", "examples_per_sec", "train_time", "time_to_target")
 
 
 def summarize(arm: Arm) -> Arm:
@@ -162,10 +169,11 @@ def summarize(arm: Arm) -> Arm:
     runs that learned."""
     arm.stats = {"test_acc": Stat.of(list(arm.values("test_acc").values())),
                  "test_acc_learned": Stat.of([r.test_acc for r in arm.learned])}
-    for key in ("train_acc", "gap", "peak_test_acc", "test_loss", "examples_per_sec",
-                "train_time"):
+    for key in ("train_acc", "gap", "peak_test_acc", "test_loss", "test_loss_min",
+                "examples_per_sec", "train_time"):
         arm.stats[key] = Stat.of([_run_value(r, key, arm.points.get(r.id, []))
                                   for r in arm.learned])
+    arm.stats["time_to_target"] = Stat.of(list(arm.values("time_to_target").values()))
     return arm
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..scoring import CHANCE_ACCURACY  # below it a 10-class model has learned nothing
+
 if TYPE_CHECKING:
     from .records import Run
-
-# Below this test accuracy a 10-class model has learned nothing (chance is 0.1).
-CHANCE_ACCURACY = 0.2
 
 DIVERGED_HINT = ("The loss stopped being a number: the learning rate is too high for this "
                  "model. Lower the learning rate (the seed's Q&A: ReLU at lr 0.9 does not "

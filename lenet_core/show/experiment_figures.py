@@ -104,23 +104,21 @@ def series_figure(arms: Sequence[verdicts.Arm], x_name: str) -> go.Figure:
 
 
 def time_figure(arms: Sequence[verdicts.Arm]) -> go.Figure:
-    """Seconds of training to the target for each step of the ladder; a step whose runs did
-    not all reach it is drawn red at its full training time, marked "not reached"."""
+    """Seconds to the target for each step of the ladder (test scoring included), over the
+    seeds that reached it; a step that not every seed reached is drawn red, with how many did."""
     labels, means, stds, colors, text = [], [], [], [], []
     for arm in arms:
-        hit = [r for r in arm.runs if verdicts.reached(r)]
-        ended = arm.counted
-        times = verdicts.Stat.of([r.train_time for r in (hit if len(hit) == len(ended) else
-                                                        ended)])
+        times, k, n = arm.stats.get("time_to_target"), len(arm.values("time_to_target")), \
+            len(arm.counted)
         labels.append(arm.label)
         means.append(times.mean if times else None)
         stds.append(times.std if times else None)
-        missed = bool(ended) and len(hit) < len(ended)
+        missed = k < n
         colors.append(NOT_LEARNED if missed else run_color(0 if arm.series == arms[0].series
                                                             else 1))
-        text.append(f"not reached in {len(ended) - len(hit)} of {len(ended)}" if missed else
-                    "" if times is None else f"{times.mean:.1f} s")
-    return _bars(labels, means, stds, colors, title="seconds to the target",
+        text.append(("" if times is None else f"{times.mean:.1f} s") +
+                    (f" ({k} of {n} reached it)" if missed else ""))
+    return _bars(labels, means, stds, colors, title="seconds to the target (scoring included)",
                  tickformat=None, hover="%{y}: %{x:.1f} s<extra></extra>", values=text)
 
 
