@@ -140,28 +140,76 @@ def pick_record(name: str):
     return record_id
 
 
+def progress(res, record_id: str) -> None:
+    """How many runs are done, the one training, and Stop all."""
+    runs = res.runs
+    done = sum(not r.active for r in runs)
+    running = next((r for r in runs if r.status == "running"), None)
+    text = f"{done} of {len(runs)} runs done"
+    if running:
+        text += f" · {running.variant} · seed {running.config.seed} · " + \
+            progress_line(running, eta=False)[1]
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.progress(done / len(runs), text=text)
+        st.button("Stop all", icon=":material/stop_circle:", key=f"stop-{record_id}",
+                  on_click=experiments.stop, args=(record_id, store()))
+
+
+def result_tab(res, chart) -> None:
+    """The arms' figure beside the comparisons' differences, the sweep's fields, the table."""
+    measure = res.record.spec["measure"]
+    left, right = st.columns(2)
+    with left:
+        if measure == "data-size":
+            chart("series", lambda: xfig.series_figure(res.arms, res.record.spec["x_name"]))
+        elif measure == "time-to-target":
+            chart("time", lambda: xfig.time_figure(res.arms))
+        else:
+            chart("arms", lambda: xfig.arms_figure(res.arms))
+        if measure == "overfitting":
+            chart("gap", lambda: xfig.arms_figure(res.arms, "gap"))
+    with right:
+        if res.compared:
+            chart("diffs", lambda: xfig.comparisons_figure(res.compared))
+        st.caption(verdict_text.resolvable_caption(res.compared))
+    if res.record.name == SWEEP:
+        fields = list(res.record.spec["variants"][0]["changes"])
+        for col, field in zip(st.columns(len(fields)), fields, strict=True):
+            with col:
+                chart(f"f-{field}", lambda field=field: xfig.field_figure(res.arms, field))
+    rows = xfig.table(res.arms)
+    st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
+                 column_config=TABLE_COLUMNS)
+    st.caption(report_text.HOW_TO_READ)
+    if any(a.stats.get("gap") and a.stats["gap"].mean < 0 for a in res.arms):
+        st.caption(report_text.NEGATIVE_GAP)
+
+
+def runs_tab(res, record_id: str) -> None:
+    runs = res.runs
+    st.dataframe([{"Variant": r.variant, "Seed": r.config.seed, "Status": r.status,
+                   "Test acc (%)": None if r.test_acc is None else 100 * r.test_acc,
+                   "Examples/s": r.examples_per_sec, "Train time (s)": r.train_time,
+                   "Where": f"{r.executor} · {r.node or '–'}", "Run": r.id} for r in runs],
+                 hide_index=True, width="stretch")
+    if st.button("Open these runs in Compare", icon=":material/compare_arrows:",
+                 key=f"cmp-{record_id}"):
+        remember("compare_runs", [r.id for r in runs if r.status != "queued"])
+        st.switch_page("pages/compare.py")
+
+
 def live(record_id: str) -> None:
     """Progress while runs train, then the verdict, the figure, the table and the curves. A
     live view (pages.common.live_view): its figures are rebuilt only when a run gained points
     or changed status, so watching an experiment costs about what watching one run does."""
     s = store()
     res = experiments.result(record_id, s)
-    runs = res.runs
-    statuses = tuple((r.id, r.status) for r in runs)
+    statuses = tuple((r.id, r.status) for r in res.runs)
 
     def chart(key: str, figure) -> None:  # the arms' figures change only when a run ends
         live_chart(f"{key}-{record_id}", statuses, figure, live=res.active)
     if res.active:
-        done = sum(not r.active for r in runs)
-        running = next((r for r in runs if r.status == "running"), None)
-        text = f"{done} of {len(runs)} runs done"
-        if running:
-            text += f" · {running.variant} · seed {running.config.seed} · " + \
-                progress_line(running, eta=False)[1]
-        with st.container(horizontal=True, vertical_alignment="bottom"):
-            st.progress(done / len(runs), text=text)
-            st.button("Stop all", icon=":material/stop_circle:", key=f"stop-{record_id}",
-                      on_click=experiments.stop, args=(record_id, s))
+        progress(res, record_id)
     st.info(res.verdict, icon=":material/gavel:")
     measure = res.record.spec["measure"]
     if measure == "layer-sizes":
@@ -172,56 +220,24 @@ def live(record_id: str) -> None:
         st.dataframe(xfig.case_table(res.record.spec["cases"]), hide_index=True,
                      width="stretch")
         return
-    result_tab, curves_tab, runs_tab = st.tabs(["Result", "Curves", "Runs"])
-    with result_tab:
-        left, right = st.columns(2)
-        with left:
-            if measure == "data-size":
-                chart("series", lambda: xfig.series_figure(res.arms, res.record.spec["x_name"]))
-            elif measure == "time-to-target":
-                chart("time", lambda: xfig.time_figure(res.arms))
-            else:
-                chart("arms", lambda: xfig.arms_figure(res.arms))
-            if measure == "overfitting":
-                chart("gap", lambda: xfig.arms_figure(res.arms, "gap"))
-        with right:
-            if res.compared:
-                chart("diffs", lambda: xfig.comparisons_figure(res.compared))
-            st.caption(verdict_text.resolvable_caption(res.compared))
-        if res.record.name == SWEEP:
-            fields = list(res.record.spec["variants"][0]["changes"])
-            for col, field in zip(st.columns(len(fields)), fields, strict=True):
-                with col:
-                    chart(f"f-{field}", lambda field=field: xfig.field_figure(res.arms, field))
-        rows = xfig.table(res.arms)
-        st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
-                     column_config=TABLE_COLUMNS)
-        st.caption(report_text.HOW_TO_READ)
-        if any(a.stats.get("gap") and a.stats["gap"].mean < 0 for a in res.arms):
-            st.caption(report_text.NEGATIVE_GAP)
+    result_view, curves_tab, runs_view = st.tabs(["Result", "Curves", "Runs"])
+    with result_view:
+        result_tab(res, chart)
     with curves_tab:
-        counts = s.point_counts([r.id for r in runs])
+        counts = s.point_counts([r.id for r in res.runs])
         points: dict[str, list] = {}  # read only when a curve is redrawn
 
         def curves(key: str):
             if not points:
-                points.update({r.id: s.metrics(r.id) for r in runs})
+                points.update({r.id: s.metrics(r.id) for r in res.runs})
             return xfig.curves_figure(res.arms, points, key)
 
         for col, key in zip(st.columns(2), ("test_acc", "train_loss"), strict=True):
             with col:
                 live_chart(f"c-{key}-{record_id}", (counts, statuses),
                            lambda key=key: curves(key), live=res.active)
-    with runs_tab:
-        st.dataframe([{"Variant": r.variant, "Seed": r.config.seed, "Status": r.status,
-                       "Test acc (%)": None if r.test_acc is None else 100 * r.test_acc,
-                       "Examples/s": r.examples_per_sec, "Train time (s)": r.train_time,
-                       "Where": f"{r.executor} · {r.node or '–'}", "Run": r.id} for r in runs],
-                     hide_index=True, width="stretch")
-        if st.button("Open these runs in Compare", icon=":material/compare_arrows:",
-                     key=f"cmp-{record_id}"):
-            remember("compare_runs", [r.id for r in runs if r.status != "queued"])
-            st.switch_page("pages/compare.py")
+    with runs_view:
+        runs_tab(res, record_id)
     if res.active and not st.session_state.get(f"_live_{record_id}"):
         st.session_state[f"_live_{record_id}"] = True
     elif not res.active and st.session_state.pop(f"_live_{record_id}", False):

@@ -203,3 +203,17 @@ def test_stop_stops_every_run_of_an_experiment(store):
     assert experiments.stop(experiment_id, store) == 3
     for run in store.runs_of(experiment_id):
         assert runner.wait(run.id, store, timeout=60).status == "stopped"
+
+
+@pytest.mark.slow
+def test_a_real_aa_sweep_calls_no_difference(tmp_path, monkeypatch, capsys):
+    # Two variants that differ only in their seed range: whatever the interval says, it may
+    # not say higher or lower.
+    monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
+    assert main(["experiment", "sweep", "--grid", "seed=0,100", "--seeds", "3", "--preset",
+                 "modern", "--epochs", "1", "--max-train-examples", "1024", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(r["config"]["seed"] for r in report["runs"]) == [0, 1, 2, 100, 101, 102]
+    (c,) = report["comparisons"]
+    assert (c["a"], c["b"], c["method"], c["n_a"]) == ("seed=100", "seed=0", "welch", 3)
+    assert c["word"] in ("inconclusive", "equivalent") and c["low"] < 0 < c["high"]

@@ -103,6 +103,27 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+# Columns shown only where some arm measured them: (key, heading, scale, digits).
+OPTIONAL = (("peak_test_acc", "peak test acc %", 100, 1), ("test_loss", "test loss, end", 1, 3),
+            ("test_loss_min", "test loss, lowest", 1, 3),
+            ("time_to_target", "time to target s (scoring in)", 1, 1))
+
+
+def _arm_table(table: list[Mapping[str, Any]]) -> list[str]:
+    extra = [c for c in OPTIONAL if any(row.get(c[0]) for row in table)]
+    head = ["variant", "learned (95 % CI)", "test acc % (all runs)", "train acc %",
+            "gap (points)", *(c[1] for c in extra), "parameters", "examples/s", "train time s",
+            "did not learn"]
+    lines = [_row(head), _row(["---"] * len(head))]
+    for row in table:
+        lines.append(_row([row["variant"], learned(row), stat(row, "test_acc", 100),
+                           stat(row, "train_acc", 100), stat(row, "gap", 100),
+                           *(stat(row, k, scale, d) for k, _, scale, d in extra),
+                           f"{row['params']:,}", stat(row, "examples_per_sec", 1, 0),
+                           stat(row, "train_time"), row["failed_to_learn"] or ""]))
+    return [*lines, ""]
+
+
 def markdown(report: Mapping[str, Any], question: Mapping[str, str] | None = None) -> str:
     """A Markdown section: question, settings, table, comparisons, verdict. `question` holds the
     definition's question_en, question_zh and answer_zh, where there is one."""
@@ -113,16 +134,7 @@ def markdown(report: Mapping[str, Any], question: Mapping[str, str] | None = Non
             lines += [f"The seed asks: {question['question_zh']} Its Q&A answered: "
                       f"{question['answer_zh']}", ""]
     if report["settings"]["runs"]:
-        lines += [_settings(report), "",
-                  _row(["variant", "learned (95 % CI)", "test acc % (all runs)", "train acc %",
-                        "gap (points)", "parameters", "examples/s", "train time s",
-                        "did not learn"]), _row(["---"] * 9)]
-        for row in report["table"]:
-            lines.append(_row([row["variant"], learned(row), stat(row, "test_acc", 100),
-                               stat(row, "train_acc", 100), stat(row, "gap", 100),
-                               f"{row['params']:,}", stat(row, "examples_per_sec", 1, 0),
-                               stat(row, "train_time"), row["failed_to_learn"] or ""]))
-        lines.append("")
+        lines += [_settings(report), "", *_arm_table(report["table"])]
         if negative_gap(report["table"]):
             lines += [NEGATIVE_GAP, ""]
     if report.get("comparisons"):

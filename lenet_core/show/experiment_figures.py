@@ -196,6 +196,9 @@ def table(arms: Sequence[verdicts.Arm]) -> list[dict[str, Any]]:
                      "Gap (points)": cell(a, "gap", 100, 1)})
         if any(x.stats.get("peak_test_acc") for x in arms):
             rows[-1]["Peak test acc (%)"] = cell(a, "peak_test_acc", 100, 1)
+        if any(x.stats.get("test_loss") for x in arms):
+            rows[-1]["Test loss, end"] = cell(a, "test_loss", 1, 3)
+            rows[-1]["Test loss, lowest"] = cell(a, "test_loss_min", 1, 3)
         rows[-1] |= {"Parameters": a.params, "Examples/s": cell(a, "examples_per_sec", 1, 0),
                      "Train time (s)": cell(a, "train_time", 1, 1),
                      "Did not learn": verdict_text.failure(a) or ""}
