@@ -109,6 +109,16 @@ def test_every_default_seed_count_resolves_what_its_plan_asks():
              if definition.timed or not verdicts.QUANTITIES[q].timing]), name
 
 
+def test_only_a_local_launch_is_timed_side_by_side(store):
+    class Cluster(Recorder):
+        name = "ray"
+    ladder = EXPERIMENTS["speed-ladder"]
+    on_cluster = experiments.launch(ladder, store, seeds=1, executor=Cluster())
+    here = experiments.launch(ladder, store, seeds=1, executor=Recorder())
+    assert store.experiment(on_cluster).spec["timed"] is False
+    assert store.experiment(here).spec["timed"] is True
+
+
 def test_launching_again_adds_seeds(store):
     experiment_id, runs = _launch(store, "qa-channels", seeds=1)
     assert {r.config.seed for r in runs} == {0}

@@ -161,8 +161,9 @@ def launch(experiment: Experiment, store: RunStore, *, epochs: int | None = None
            executor: Executor | None = None, timed: bool | None = None) -> str:
     """Record the experiment and queue its runs (variants x seeds); returns its id at once.
     timed: the runs are measured side by side (see lenet_core.verdicts); the definition's
-    own flag by default."""
+    own flag by default, and never on a cluster, whose runs train at once on other machines."""
     executor = executor or LocalExecutor()
+    timed = (experiment.timed if timed is None else timed) and executor.name == "local"
     spec = experiment.spec(epochs or experiment.epochs, max_train_examples, timed)
     if experiment.measure == "view-reshape":  # measured now, once: the record keeps it
         spec["cases"] = computed.view_reshape()
