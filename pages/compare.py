@@ -176,7 +176,9 @@ else:
     live_view(curves, any(r.active for r in chosen))(picked, {r.id: r.status for r in chosen})
 
     st.subheader("Hyperparameters")
-    diff = pd.DataFrame(tables.config_diff({fmt.short_label(r): r.config for r in chosen}))
+    env_rows = tables.environment_diff({fmt.short_label(r): r.environment for r in chosen})
+    diff = pd.DataFrame(tables.config_diff({fmt.short_label(r): r.config for r in chosen})
+                        + env_rows)
     if st.toggle("Only the ones that differ", key="only_diff"):
         diff = diff[diff["Differs"]]
     st.dataframe(diff.style.apply(
@@ -184,6 +186,10 @@ else:
                      for _ in row], axis=1),
         hide_index=True, width="stretch", height=table_height(len(diff)),
         column_config={"Differs": st.column_config.CheckboxColumn(width="small")})
+    if any(row["Differs"] for row in env_rows):
+        st.caption("These runs are not known to have trained in the same environment (the "
+                   "rows \"environment: …\"; \"unknown\": a run from before environments were "
+                   "recorded): their numbers may differ for that reason too.")
 
     st.subheader("Final metrics")
     a, b, _ = st.columns([2, 1, 3], vertical_alignment="bottom")

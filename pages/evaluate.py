@@ -16,6 +16,7 @@ from pages.common import (
     through_router,
     use_model,
 )
+from pages.downloads import onnx_download
 
 through_router()
 
@@ -67,6 +68,7 @@ if top := ev.top_confusions(1):
     tiles[3].metric("Most confused", names[top[0].true], border=True,
                     delta=f"taken for {names[top[0].predicted]}: {top[0].count} images",
                     delta_color="off", delta_arrow="off")
+onnx_download(ref, "evaluate")
 
 matrix_col, side_col = st.columns([1.15, 1], gap="large")
 with matrix_col:

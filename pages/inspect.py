@@ -7,7 +7,7 @@ import streamlit as st
 from lenet_core.explain import images, inference
 from lenet_core.show import figures, tables
 from pages.common import (
-    pick_model,
+    pick_ref,
     prediction_tile,
     recall,
     remember,
@@ -16,7 +16,9 @@ from pages.common import (
     test_set,
     through_router,
     upload_input,
+    use_model,
 )
+from pages.downloads import onnx_download
 
 through_router()
 
@@ -30,7 +32,8 @@ st.caption("Look inside a model: its layer table (the seed's model check, layer 
            "then one input's journey through every convolution, activation and pooling layer, "
            "what it looked at, and two inputs side by side.")
 
-model = pick_model("inspect")
+ref = pick_ref("inspect")
+model = use_model(ref)
 config = model.config
 names = model.class_names
 
@@ -59,6 +62,7 @@ with table_col:
                  column_config={"Parameters": st.column_config.NumberColumn(format="localized")})
     st.caption(f"{config.arch} · {config.activation} · {config.pooling}-pool · "
                f"{sum(r['Parameters'] for r in rows):,} parameters · trained on {config.dataset}")
+    onnx_download(ref, "inspect")
 
 with input_col:
     st.subheader("Input")

@@ -16,7 +16,7 @@ import torch
 from lenet_core import engine
 from lenet_core.cluster.executor import ClusterError, RayExecutor
 from lenet_core.config import MODERN
-from lenet_core.runs import checkpoint, executors, runner
+from lenet_core.runs import checkpoint, environment, executors, runner
 from lenet_core.runs.executors import relaunch
 from tests.support import poll
 
@@ -166,6 +166,8 @@ def test_cli_trains_on_the_cluster_and_lists_where_it_ran(ray_cluster, tmp_path)
                                          text=True, check=True).stdout)
     assert (listed["executor"], listed["node"], listed["threads"]) == \
         ("ray", socket.gethostname(), 1)
+    # The worker's environment; its shipped package has no .git: the commit is this checkout's.
+    assert listed["environment"] == {**environment.current().to_dict(), "threads": "1"}
 
 
 def test_a_capped_sweep_runs_on_the_cluster(ray_cluster, tmp_path):

@@ -155,7 +155,8 @@ def cmd_runs(a) -> int:
                            "created_at": r.created_at, "test_acc": r.test_acc,
                            "train_loss": r.train_loss, "examples_per_sec": r.examples_per_sec,
                            "device": r.device, "executor": r.executor, "node": r.node,
-                           "threads": r.threads, "config": r.config.to_dict()} for r in runs]))
+                           "threads": r.threads, "config": r.config.to_dict(),
+                           "environment": r.environment.to_dict()} for r in runs]))
         return 0
     if not runs:
         print("no runs yet: python -m lenet_core train --help")

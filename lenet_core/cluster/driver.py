@@ -24,7 +24,7 @@ from ray import exceptions as rex
 from ..engine import Point
 from ..model import build_lenet
 from ..progress import Progress
-from ..runs import runner
+from ..runs import environment, runner
 from ..runs.errors import NoSuchRun
 from ..runs.store import RunStore
 from .worker import Ending, Placement, RemoteRun
@@ -50,6 +50,14 @@ def connect(address: str) -> None:
     # worker runs the same lenet_core as this machine.
     ray.init(address=address, namespace=NAMESPACE, logging_level="warning",
              runtime_env={"py_modules": [str(Path(__file__).resolve().parents[1])]})
+
+
+def _with_commit(env: environment.Environment) -> environment.Environment:
+    """The worker runs the package this machine shipped (connect's py_modules), a copy outside
+    any git checkout: its commit is this checkout's."""
+    if env.git_commit != environment.UNKNOWN:
+        return env
+    return replace(env, git_commit=environment.git_commit())
 
 
 def reason(e: BaseException) -> str:
@@ -97,7 +105,8 @@ class Driver:
                     if not self.store.claim(r.id, os.getpid(), max_running=None):
                         return  # deleted or reaped meanwhile
                     r.started, r.device = True, item.device
-                    self.store.set_placement(r.id, item.node, item.threads)
+                    self.store.set_placement(r.id, item.node, item.threads,
+                                             _with_commit(item.environment))
                     self.store.heartbeat(r.id, device=item.device)
                     print(f"run {r.id}: on {item.node}, worker pid {item.pid}, {item.device}",
                           flush=True)

@@ -26,6 +26,7 @@ from ..config import TrainConfig
 from ..device import describe, resolve
 from ..engine import Event, Point, TrainResult, train
 from ..progress import Progress
+from ..runs import environment
 from ..runs.runner import PROGRESS_EVERY, error_text
 
 
@@ -37,6 +38,7 @@ class Placement:
     threads: int  # torch intra-op threads it trains with
     device: str  # device.describe(): "cpu (1 thread)"
     pid: int  # the worker process
+    environment: environment.Environment  # the worker's versions, device name and threads
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,13 @@ class RemoteRun:
         torch.set_num_threads(threads)
         try:
             cfg = TrainConfig.from_dict(config)
-            device = describe(resolve(cfg.device))
+            where = resolve(cfg.device)
+            device = describe(where)
         except Exception as e:  # a device this worker lacks fails the run, as locally
             yield Ending(None, None, (), None, error_text(e))
             return
-        yield Placement(socket.gethostname(), torch.get_num_threads(), device, os.getpid())
+        yield Placement(socket.gethostname(), torch.get_num_threads(), device, os.getpid(),
+                        environment.current(where))
         yield from _stream(cfg, self._stop)
 
 

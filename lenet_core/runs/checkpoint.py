@@ -1,7 +1,8 @@
 """Checkpoints, the one module that writes, reads and validates them.
 
 A checkpoint describes itself: the format marker, the TrainConfig, the weights (CPU,
-contiguous) and the class names. Loading rebuilds the network from that config, always with
+contiguous), the class names and (optional: older checkpoints lack it) the environment it
+trained in. Loading rebuilds the network from that config, always with
 `torch.load(weights_only=True)`, so a crafted pickle runs no code and is refused in one line.
 The shipped default model and a run's checkpoint load through the same `load`.
 """
@@ -20,6 +21,7 @@ from torch import nn
 from ..config import ConfigError, TrainConfig
 from ..data import class_names as dataset_classes
 from ..model import build_lenet
+from .environment import Environment
 
 if TYPE_CHECKING:
     from .store import RunStore
@@ -40,17 +42,22 @@ class LoadedModel:
     config: TrainConfig
     class_names: tuple[str, ...]
     label: str  # where it came from, for people
+    environment: Environment = Environment()  # where it trained; "unknown" for older files
 
 
-def save(path: Path, config: TrainConfig, model: nn.Module, class_names: tuple[str, ...]) -> Path:
+def save(path: Path, config: TrainConfig, model: nn.Module, class_names: tuple[str, ...],
+         environment: Environment | None = None) -> Path:
     """Written atomically: a crash or a failed write (full disk) never leaves a half
     checkpoint behind, nor its temporary file; the OSError goes to the caller."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     # Serialised in memory first (checkpoints are small): a failing disk then raises a plain
     # OSError (no space left, file too large) instead of torch's zip-writer internals.
     blob = io.BytesIO()
-    torch.save({"format": FORMAT, "config": config.to_dict(), "state_dict": state,
-                "class_names": list(class_names)}, blob)
+    ckpt = {"format": FORMAT, "config": config.to_dict(), "state_dict": state,
+            "class_names": list(class_names)}
+    if environment is not None:
+        ckpt["environment"] = environment.to_dict()
+    torch.save(ckpt, blob)
     tmp = path.with_suffix(".tmp")
     try:
         tmp.write_bytes(blob.getbuffer())
@@ -94,7 +101,8 @@ def load(path: Path | str, label: str | None = None) -> LoadedModel:
             raise ValueError(stage)
     except (KeyError, TypeError, ValueError, RuntimeError, ConfigError) as e:
         raise CheckpointError(f"{path}: a damaged LeNet Lab checkpoint: {stage}") from e
-    return LoadedModel(net.eval(), config, class_names, label or str(path))
+    return LoadedModel(net.eval(), config, class_names, label or str(path),
+                       Environment.from_dict(ckpt.get("environment")))
 
 
 def locate(ref: str, store: RunStore) -> tuple[Path, str]:

@@ -24,7 +24,7 @@ from .. import data
 from ..config import TrainConfig
 from ..engine import Event, TrainResult, train
 from ..progress import Progress
-from . import checkpoint, procs
+from . import checkpoint, environment, procs
 from .executors import Executor, Request, spawn_runs
 from .records import Run
 from .store import RunStore
@@ -130,8 +130,10 @@ def execute(store: RunStore, run_id: str, on_event=None) -> str:
     config = run.config
     sink = None
     try:
-        device = describe(resolve(config.device))
-        store.set_placement(run_id, socket.gethostname(), torch.get_num_threads())
+        where = resolve(config.device)
+        device = describe(where)
+        store.set_placement(run_id, socket.gethostname(), torch.get_num_threads(),
+                            environment.current(where))
         sink = StoreSink(store, run_id, device)
         ds = data.load(config.dataset)
 
@@ -169,7 +171,8 @@ def record(store: RunStore, run_id: str, config: TrainConfig, result: TrainResul
     if status in ("finished", "stopped") and result.model is not None:
         path = store.checkpoint_path(run_id)
         try:
-            checkpoint.save(path, config, result.model, class_names)
+            checkpoint.save(path, config, result.model, class_names,
+                            store.get(run_id).environment)
         except OSError as e:  # a full disk, a file-size limit: the curves and numbers stay
             status = "failed"
             error = f"the checkpoint could not be written ({e.strerror or e}): {path}"

@@ -62,13 +62,18 @@ CREATE INDEX IF NOT EXISTS runs_experiment ON runs(experiment_id)
 _V3 = """
 ALTER TABLE runs ADD COLUMN variant TEXT
 """
-# Version 4: a curve point's test loss (mean cross-entropy on the test set), and when it was
-# reached (wall seconds since the first step, evaluations included: time to a target).
+# Version 4: the environment a run trained in (lenet_core.environment.Environment as JSON; NULL
+# for runs made before it, which read as "unknown").
 _V4 = """
+ALTER TABLE runs ADD COLUMN environment TEXT
+"""
+# Version 5: a curve point's test loss (mean cross-entropy on the test set), and when it was
+# reached (wall seconds since the first step, evaluations included: time to a target).
+_V5 = """
 ALTER TABLE metrics ADD COLUMN test_loss REAL;
 ALTER TABLE metrics ADD COLUMN elapsed REAL
 """
-MIGRATIONS = (_V1, _V2, _V3, _V4)
+MIGRATIONS = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from . import procs
 from ..config import TrainConfig
 from ..progress import Progress
+from .environment import Environment
 from .errors import NoSuchExperiment, NoSuchRun, StoreError
 from .records import ACTIVE, STATUSES, ExperimentRecord, Run, experiment_from_row, name_problem, run_from_row
 from .schema import SCHEMA_VERSION, migrate
@@ -114,9 +115,11 @@ class RunStore:
     def set_executor(self, run_id: str, executor: str) -> None:
         self._write("UPDATE runs SET executor=? WHERE id=?", (executor, run_id))
 
-    def set_placement(self, run_id: str, node: str, threads: int) -> None:
-        """Where the run trains: the machine and its torch thread count."""
-        self._write("UPDATE runs SET node=?, threads=? WHERE id=?", (node, threads, run_id))
+    def set_placement(self, run_id: str, node: str, threads: int,
+                      environment: Environment | None = None) -> None:
+        """Where the run trains: the machine, its torch thread count and its environment."""
+        self._write("UPDATE runs SET node=?, threads=?, environment=COALESCE(?, environment) "
+                    "WHERE id=?", (node, threads, environment and environment.to_json(), run_id))
 
     def set_pid(self, run_id: str, pid: int) -> None:
         self._write("UPDATE runs SET pid=?, heartbeat=? WHERE id=?", (pid, time.time(), run_id))

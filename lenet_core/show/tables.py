@@ -10,6 +10,7 @@ from typing import Any
 
 from ..config import SPECS, TrainConfig
 from ..model import summary
+from ..runs.environment import FIELDS, LABELS, Environment
 from ..runs.records import Run
 from . import fmt
 
@@ -27,6 +28,18 @@ def config_diff(configs: dict[str, TrainConfig]) -> list[dict[str, Any]]:
     for name in SPECS:
         values = {label: fmt.value(getattr(c, name)) for label, c in configs.items()}
         rows.append({"Hyperparameter": name, **values,
+                     "Differs": len(set(values.values())) > 1})
+    return rows
+
+
+def environment_diff(environments: dict[str, Environment]) -> list[dict[str, Any]]:
+    """config_diff's rows for where the runs trained ("environment: torch", ...): runs whose
+    environments differ may differ for that reason alone. "unknown" (a run from before
+    environments were recorded) differs from any known value: nothing says they match."""
+    rows = []
+    for name in FIELDS:
+        values = {label: getattr(env, name) for label, env in environments.items()}
+        rows.append({"Hyperparameter": f"environment: {LABELS[name]}", **values,
                      "Differs": len(set(values.values())) > 1})
     return rows
 
