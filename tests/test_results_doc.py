@@ -7,6 +7,7 @@ import json
 import pytest
 
 from lenet_core import experiments
+from lenet_core.cli import main
 from lenet_core.experiments import rerun, results_doc
 from lenet_core.experiments.catalog import EXPERIMENTS
 from tests.support import fill_run
@@ -16,6 +17,13 @@ from tests.test_experiments import Recorder
 def test_the_committed_document_is_the_render_of_the_committed_results():
     rendered = results_doc.render(results_doc.load(), results_doc.INTRO.read_text())
     assert results_doc.DOCUMENT.read_text() == rendered
+
+
+def test_docs_check_says_the_document_is_current_and_touches_no_run_store(tmp_path, monkeypatch,
+                                                                          capsys):
+    monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
+    assert main(["experiment", "docs", "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out and not (tmp_path / "runs").exists()
 
 
 def _result(store, name="qa-pooling", seeds=3):

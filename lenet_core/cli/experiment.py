@@ -98,7 +98,8 @@ def _print(report: dict, as_json: bool) -> None:
     print(json.dumps(report) if as_json else report_text.text(report))
 
 
-def _docs(a: argparse.Namespace, store: RunStore) -> int:
+def _docs(a: argparse.Namespace) -> int:
+    """`docs` reads only docs/results; `rerun` trains, in the run store."""
     from ..experiments import rerun, results_doc
     if a.action == "docs":
         text = results_doc.render(results_doc.load(), results_doc.INTRO.read_text())
@@ -112,13 +113,15 @@ def _docs(a: argparse.Namespace, store: RunStore) -> int:
     if unknown := [n for n in a.names if n not in EXPERIMENTS]:
         raise UsageError(f"no experiment named {unknown[0]!r}; choose from "
                          f"{', '.join(EXPERIMENTS)}")
-    path = rerun.rerun(a.names or list(EXPERIMENTS), store, timed=a.timed,
+    path = rerun.rerun(a.names or list(EXPERIMENTS), RunStore(), timed=a.timed,
                        say=lambda line: print(line, file=sys.stderr))
     print(f"wrote {path}")
     return 0
 
 
 def run(a: argparse.Namespace) -> int:
+    if a.action in ("docs", "rerun"):
+        return _docs(a)
     store = RunStore()
     if a.action == "list":
         rows = [{"name": e.name, "version": e.version, "title": e.title,
@@ -131,8 +134,6 @@ def run(a: argparse.Namespace) -> int:
             print(f"{r['name']:<18} {r['variants']:>2} variants x {r['seeds']} seeds, "
                   f"{r['epochs']:>2} epochs  {r['title']}")
         return 0
-    if a.action in ("docs", "rerun"):
-        return _docs(a, store)
     if a.action in ("show", "stop"):
         store.experiment(a.id)  # NoSuchExperiment: one line, exit 2
         if a.action == "stop":
