@@ -76,6 +76,7 @@ def test_a_finished_experiment_shows_its_verdict_figure_and_table(store, no_work
     table = at.dataframe[1].value  # after the variants' table
     assert list(table["Variant"]) == ["sigmoid, lr 0.9", "ReLU, lr 0.9", "ReLU, lr 0.1"]
     assert list(table["Learned"]) == ["2/2 (34-100 %)", "0/2 (0-66 %)", "2/2 (34-100 %)"]
+    assert list(table["Did not learn"]) == ["", "at chance in 2", ""]  # short: never cut off
     assert len(at.get("plotly_chart")) >= 4  # the bars, the differences, the mean curves
 
 

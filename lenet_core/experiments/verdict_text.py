@@ -35,6 +35,13 @@ def failure(arm: Arm) -> str | None:
     return text
 
 
+def failure_short(arm: Arm) -> str:
+    """How many runs failed, and how, in a table cell: "at chance in 2, diverged in 1"."""
+    parts = ([f"diverged in {len(arm.diverged)}"] if arm.diverged else []) + \
+        ([f"at chance in {len(arm.chance)}"] if arm.chance else [])
+    return ", ".join(parts)
+
+
 def number(value: float, quantity: str, signed: bool = False) -> str:
     q = QUANTITIES[quantity]
     return f"{value * q.scale:{'+' if signed else ''},.{q.digits}f}"

@@ -50,7 +50,7 @@ def arms_figure(arms: Sequence[verdicts.Arm], key: str = "test_acc") -> go.Figur
                       f"{stat.mean:.1%}" + (" (did not learn)" if arm.fails else "")
                       if key.endswith("acc") else f"{100 * stat.mean:.1f} points"
                       if key == "gap" else f"{stat.mean:,.3g}")
-    title = {"test_acc": "test accuracy (mean ± std over seeds, every run counted)",
+    title = {"test_acc": "test accuracy, mean ± std over seeds",
              "gap": "train - test accuracy (runs that learned)",
              "train_time": "training seconds", "examples_per_sec": "examples/s"}.get(key, key)
     return _bars(labels, means, stds, colors, title=title,
@@ -201,7 +201,7 @@ def table(arms: Sequence[verdicts.Arm]) -> list[dict[str, Any]]:
             rows[-1]["Test loss, lowest"] = cell(a, "test_loss_min", 1, 3)
         rows[-1] |= {"Parameters": a.params, "Examples/s": cell(a, "examples_per_sec", 1, 0),
                      "Train time (s)": cell(a, "train_time", 1, 1),
-                     "Did not learn": verdict_text.failure(a) or ""}
+                     "Did not learn": verdict_text.failure_short(a)}
     return rows
 
 
