@@ -147,7 +147,7 @@ def markdown(report: Mapping[str, Any], question: Mapping[str, str] | None = Non
                       _row(["---"] * 3)]
         lines.append(_row([layer["layer"], " x ".join(map(str, layer["shape"])),
                            f"{layer['values']:,}"]))
-    return "\n".join([*lines, "", f"**Verdict** (computed from the runs): {report['verdict']}",
+    return "\n".join([*lines, "", f"**Verdict** (computed from the measurements above): {report['verdict']}",
                       ""])
 
 
