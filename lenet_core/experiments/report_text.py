@@ -147,8 +147,8 @@ def markdown(report: Mapping[str, Any], question: Mapping[str, str] | None = Non
                       _row(["---"] * 3)]
         lines.append(_row([layer["layer"], " x ".join(map(str, layer["shape"])),
                            f"{layer['values']:,}"]))
-    return "\n".join([*lines, "", f"**Verdict** (computed from the measurements above): {report['verdict']}",
-                      ""])
+    return "\n".join([*lines, "", "**Verdict** (computed from the measurements above): "
+                      + report["verdict"], ""])
 
 
 def computed_tables(report: Mapping[str, Any]) -> list[str]:
