@@ -19,6 +19,7 @@ from pages.common import (
     tab_visible,
     watch_tab,
 )
+from pages.share import copy_link_button
 
 SIDEBAR_REFRESH_S = 2.0
 
@@ -53,6 +54,7 @@ with st.sidebar:
     st.markdown("### :material/grid_on: LeNet Lab")
     st.caption("LeNet-5 on MNIST and Fashion-MNIST: train, look inside, draw, compare.")
     st.markdown(f":material/memory: **Device:** {device_label()}")
+    copy_link_button()  # each page keeps its state in the URL (pages/share.py)
     active_runs()
     # Not beside the drawing canvas: with the tab watcher mounted, the first stroke after
     # Clear was lost in about 1 of 4 browser-test runs (0 of 4 without it). A hidden Draw tab

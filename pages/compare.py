@@ -6,6 +6,7 @@ import streamlit as st
 from lenet_core.explain import evaluation
 from lenet_core.runs import checkpoint, outcome
 from lenet_core.show import figures, figures_eval, fmt, tables
+from pages import share
 from pages.common import (
     live_chart,
     live_view,
@@ -151,6 +152,7 @@ def _pick_group() -> None:
         st.session_state.compare_pick = [r.id for r in runs if r.experiment_id == group_id]
 
 
+share.restore("compare", share.compare_schema(list(by_id)), share.compare_apply)  # a link's runs
 if "compare_pick" not in st.session_state:  # first visit, or back from another page
     kept = [i for i in recall("compare_runs", []) if i in by_id]
     st.session_state.compare_pick = kept or list(by_id)[:2]
@@ -165,6 +167,7 @@ picked = st.multiselect("Runs", list(by_id), key="compare_pick",
                         format_func=lambda i: fmt.run_option_label(by_id[i]),
                         placeholder="Choose runs to compare")
 remember("compare_runs", picked)
+share.publish("compare", {"runs": picked or None})  # the link to these runs
 
 if len(picked) < 2:
     st.info("Pick at least two runs to compare. Runs are made on the **Train** page."

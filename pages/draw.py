@@ -5,7 +5,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from lenet_core.explain import inference
-from lenet_core.show import figures
+from lenet_core.show import figures, network_view
 from pages.common import (
     canvas_toolbar_above,
     pick_model,
@@ -92,3 +92,12 @@ with pred_col:
                         key="draw-probs", config={"displayModeBar": False})
         st.markdown("**What it looked at**")
         saliency_view(model, prediction.image, "draw", width=140)
+
+# --- every layer on one drawing, redrawn with each stroke -----------------------------------
+if prediction is not None and not prediction.empty:
+    st.markdown("**Every layer**")
+    st.caption("The whole network reading it, left to right: the input, each conv and pool "
+               "layer's maps (each map scaled to its own range: bright is strong), each dense "
+               "layer's units, and the 10 outputs.")
+    st.plotly_chart(network_view.network_figure(model, prediction.image), key="draw-network",
+                    config={"displayModeBar": False})

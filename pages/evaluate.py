@@ -6,8 +6,10 @@ import streamlit as st
 
 from lenet_core.explain import evaluation
 from lenet_core.show import figures, figures_eval
+from pages import share
 from pages.common import (
     choose_model,
+    model_choices,
     pick_ref,
     recall,
     remember,
@@ -44,6 +46,7 @@ st.caption("What a model gets wrong on its 10,000 test images: accuracy per clas
            "confusion matrix (rows: the true class, columns: the model's answer), the pairs it "
            "mixes up most, and the images behind any cell. Click a cell to see them.")
 
+share.restore("evaluate", share.evaluate_schema(list(model_choices())), share.evaluate_apply)
 ref = pick_ref("evaluate")
 model = use_model(ref)
 ds = test_set(model.config.dataset)
@@ -55,6 +58,7 @@ if (clicked := _clicked_cell()) is not None:
     _select(ref, clicked)
 kept = recall("evaluate_cell")
 cell = tuple(kept[1:]) if kept and kept[0] == ref else None
+share.publish("evaluate", {"model": ref, "cell": cell})  # the link to this model and cell
 
 errors = int(len(ev.labels) - ev.confusion.trace())
 worst = int(ev.per_class_acc.argmin())

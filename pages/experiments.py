@@ -14,6 +14,7 @@ from lenet_core.runs.executors import Executor
 from lenet_core.show import experiment_figures as xfig
 from lenet_core.show import fmt
 from lenet_core.show.fmt import progress_line
+from pages import share
 from pages.common import (
     live_chart,
     live_view,
@@ -325,6 +326,9 @@ st.caption("The seed's Q&A and the book's exercises, answered by training: each 
 if flash := st.session_state.pop("flash", None):
     st.toast(flash, icon=":material/science:")
 names = [*EXPERIMENTS, SWEEP]
+records = {r.id: r.name for r in store().experiments()}
+share.restore("experiments", share.experiments_schema(names, records),  # a link's experiment
+              lambda values: share.experiments_apply(values, records))
 if "experiment" not in st.session_state:
     st.session_state.experiment = recall("experiment", names[0])
 name = st.selectbox("Experiment", names, key="experiment",
@@ -335,3 +339,5 @@ if name == SWEEP:
     sweep_card()
 else:
     experiment_card(EXPERIMENTS[name])
+share.publish("experiments", {"experiment": name,  # the link to this experiment and result
+                              "result": st.session_state.get(f"exp_record_{name}")})

@@ -6,7 +6,10 @@ import streamlit as st
 
 from lenet_core.explain import images, inference
 from lenet_core.show import figures, tables
+from pages import share
+from pages.architecture_view import network_figure
 from pages.common import (
+    model_choices,
     pick_ref,
     prediction_tile,
     recall,
@@ -19,6 +22,7 @@ from pages.common import (
     use_model,
 )
 from pages.downloads import onnx_download
+from pages.explain_view import how_one_value
 
 through_router()
 
@@ -32,6 +36,8 @@ st.caption("Look inside a model: its layer table (the seed's model check, layer 
            "then one input's journey through every convolution, activation and pooling layer, "
            "what it looked at, and two inputs side by side.")
 
+share.restore("inspect", share.inspect_schema(list(model_choices()), 10_000),
+              share.inspect_apply)  # a shared link's model, input and chosen value
 ref = pick_ref("inspect")
 model = use_model(ref)
 config = model.config
@@ -111,6 +117,11 @@ with input_col:
         st.plotly_chart(figures.probability_figure(probs, names, height=200),
                         key="inspect-probs", config={"displayModeBar": False})
 
+st.subheader("The network")
+st.caption("The chosen model as the book draws LeNet: each box a layer's output "
+           "(channels@height×width), the arrows the layers between them.")
+network_figure(config, "inspect_network", max_width=820)
+
 if image is not None:
     st.subheader("What it looked at")
     saliency_view(model, image, "inspect")
@@ -130,6 +141,9 @@ if image is not None:
     dense = [a for a in acts if a.output.dim() == 1 and a.type != "Flatten"]
     with st.expander("Fully connected layers"):
         st.plotly_chart(figures.dense_figure(dense), key="dense", config={"displayModeBar": False})
+
+    how_one_value(model, image,  # one feature-map value, computed step by step
+                  lambda: share.publish("inspect", share.inspect_state(ref)))
 
 st.subheader("Two inputs side by side")
 st.caption("The book's exercise: the activations of the first and second layer for two inputs, "
@@ -167,3 +181,5 @@ if kernels:
     for i, (slot, (name, weight)) in enumerate(zip(slots, kernels.items(), strict=False)):
         slot.plotly_chart(figures.kernel_figure(name, weight, width=260 if i == 0 else 800),
                           key=f"kernels-{name}", config={"displayModeBar": False})
+
+share.publish("inspect", share.inspect_state(ref))  # the link to what is on view

@@ -4,9 +4,10 @@ import streamlit as st
 
 from lenet_core.config import GROUPS, PRESET_HELP, PRESETS, SPECS, ConfigError, Spec, build
 from lenet_core.runs import executors, outcome, runner
-from lenet_core.runs.records import Run, name_problem
-from lenet_core.show import figures, fmt
+from lenet_core.runs.store import Run, name_problem
+from lenet_core.show import figures, fmt, links
 from lenet_core.show.fmt import progress_line
+from pages.architecture_view import form_network
 from pages.common import (
     live_chart,
     live_view,
@@ -17,6 +18,7 @@ from pages.common import (
     store,
     through_router,
 )
+from pages.share import publish, restore_train
 
 through_router()
 
@@ -47,6 +49,13 @@ def _values() -> dict:
     return out
 
 
+def _open_link(preset: str, values: dict) -> None:
+    """A shared link: its preset, with the fields it sets over it."""
+    st.session_state.preset = preset
+    _fill({**PRESETS[preset].to_dict(), **values})
+    st.session_state.form_errors = {}
+
+
 def _load_preset() -> None:
     _fill(PRESETS[st.session_state.preset].to_dict())
     st.session_state.form_errors = {}
@@ -64,7 +73,7 @@ def _start() -> None:
     st.session_state.form_errors = problems
     if problems:
         return
-    run_id = runner.start(config, name or None, store())
+    run_id = runner.start(config, name=name or None, store=store())
     st.session_state.run_pick = remember("viewed_run", run_id)
     st.session_state.flash = f"Run {run_id} queued: it trains in the background."
 
@@ -231,6 +240,7 @@ def runs_view() -> None:
 st.title("Train")
 st.caption("LeNet-5 as the book trains it, in a background process: switch pages or close the "
            "tab, the run goes on. Runs queue and train one at a time.")
+restore_train(_open_link)  # a shared link's preset and fields into the form
 left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader("New run")
@@ -239,3 +249,8 @@ with right:
     st.subheader("Runs")
     runs_view()
 
+
+# --- the network the form builds, drawn as the book draws it, before anything trains --------
+with right:
+    form_network(_values())
+publish("train", links.train_params(st.session_state.preset, _values()))  # the link to it

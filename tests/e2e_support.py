@@ -77,7 +77,7 @@ def start_run(page: Page, *, preset: str, epochs: int, examples: int, name: str,
 def go_to(page: Page, title: str, path: str) -> None:
     """Switch page through the sidebar navigation, as a user would; path: the URL path."""
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-    page.wait_for_url(re.compile(rf"/{path}$"))
+    page.wait_for_url(re.compile(rf"/{path}(\?.*)?$"))  # a page keeps its state in the query
     expect(page.get_by_role("heading", name=title, level=1)).to_be_visible(timeout=30_000)
     wait_ready(page)
 

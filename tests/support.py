@@ -7,6 +7,8 @@ import pickle
 import time
 from pathlib import Path
 
+import torch
+
 from lenet_core import data
 from lenet_core.config import MODERN, TrainConfig
 from lenet_core.model import build_lenet
@@ -25,6 +27,20 @@ def poll(predicate, timeout: float = 120.0, what: str = "the condition", interva
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def layer_io(model: checkpoint.LoadedModel, image) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """{layer: (its input, its output)} for one 28x28 image, batch dimension dropped: the
+    Sequential run by hand, layer by layer, as a reference for what the app shows."""
+    x = data.prepare(torch.as_tensor(image).reshape(1, 28, 28), model.config.dataset,
+                     model.config.normalize)
+    out = {}
+    with torch.no_grad():
+        for name, m in model.net.named_children():
+            y = m(x)
+            out[name] = (x[0], y[0])
+            x = y
+    return out
 
 
 TWO_EPOCHS = MODERN.replace(epochs=2)

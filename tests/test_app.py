@@ -135,12 +135,12 @@ def test_queued_runs_wait_in_the_sidebar_in_queue_order(store):
 def test_finished_run_shows_curves_final_metrics_and_downloads(store):
     add_run(store, name="done")
     at = open_page()
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2  # its curves, and the network the form builds
     assert [m.label for m in at.metric] == ["Test acc", "Train acc", "Train loss", "Examples/s",
                                             "Train time"]
     assert at.metric[0].value == "94.0%"
     downloads = [d.proto.label for d in at.get("download_button")]
-    assert downloads == ["Checkpoint (.pt)", "Metrics (.csv)"]
+    assert downloads == ["Checkpoint (.pt)", "Metrics (.csv)", "SVG", "PNG"]  # then the figure's
 
 
 def test_diverged_run_shows_where_and_the_hint(store):
@@ -214,9 +214,10 @@ def test_inspect_shows_layers_feature_maps_kernels_and_prediction(store):
                                     "flatten", "fc1", "act3", "fc2", "act4", "fc3"]
     assert table["Parameters"].sum() == 61_706
     assert table["Output shape"][0] == "1 × 6 × 28 × 28"
-    # probabilities, 6 feature-map grids, the dense layers, two inputs side by side (A, B and
-    # their difference for two conv stages), 2 kernel grids
-    assert len(at.get("plotly_chart")) == 1 + 6 + 1 + 3 * 2 + 2
+    # the network, probabilities, 6 feature-map grids, the dense layers, how one value is
+    # computed (the map to pick on, the input channels, the arithmetic), two inputs side by
+    # side (A, B and their difference for two conv stages), 2 kernel grids
+    assert len(at.get("plotly_chart")) == 1 + 1 + 6 + 1 + 3 + 3 * 2 + 2
     prediction = next(m for m in at.metric if m.label == "Prediction")
     assert prediction.value == "7"  # test image 0 is a 7
 

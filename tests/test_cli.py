@@ -120,6 +120,7 @@ def test_bench_quick_reports_every_figure(tmp_path, monkeypatch):
                                          / t["seed_loop"]["examples_per_sec"])
     assert report["time_to_accuracy"]["mnist_99"]["preset"] == "fast"
     assert report["draw_latency"]["median_ms"] > 0
+    assert report["draw_network"]["median_ms"] > 0
     assert report["runner"]["runner_examples_per_sec"] > 0
     watched = report["watched"]
     if reason := browser_missing():  # said in the report, never silently left out
@@ -134,7 +135,8 @@ def test_bench_quick_reports_every_figure(tmp_path, monkeypatch):
         assert {"server", "browser", "others"} <= set(arms["dashboard"]["cpu_s"])
         assert arms["dashboard"]["watch_cost"]["browser"] > 0
     assert set(report["goals"]) >= {"engine_speedup", "epoch_speedup", "fashion_90_seconds",
-                                    "mnist_99_seconds", "draw_latency_ms", "runner_vs_cli",
+                                    "mnist_99_seconds", "draw_latency_ms", "draw_network_ms",
+                                    "runner_vs_cli",
                                     "watched_vs_cli", "speedrun_fashion_90_seconds",
                                     "speedrun_mnist_99_seconds"}
     assert report["time_to_accuracy"]["speedrun_mnist_99"]["preset"] == "speedrun"

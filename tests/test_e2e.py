@@ -199,7 +199,7 @@ def test_draw_a_digit(app, page):
     draw(page, [bar, stem])
     expect(prediction.get_by_test_id("stMetricValue")).to_have_text("7")
     assert ink_at(page, [bar[0], stem[0], stem[-1]]) == [True, True, True]
-    expect(page.locator(CHART)).to_have_count(1)  # the probabilities
+    expect(page.locator(CHART)).to_have_count(2)  # the probabilities, every layer
     assert chart_points(page) == 10
     screenshot(page, "draw")
 
@@ -237,9 +237,10 @@ def test_inspect_the_default_model(app, page):
     choose(page, "Model", "Default MNIST model (shipped)")
     table = page.get_by_test_id("stDataFrame").first
     expect(table).to_be_visible()
-    # conv, activation and pooling twice: six feature-map grids, the dense layers, two inputs
-    # side by side (A, B, difference for two stages), then two kernel grids.
-    expect(page.locator(CHART)).to_have_count(1 + 6 + 1 + 3 * 2 + 2, timeout=30_000)
+    # The network; conv, activation and pooling twice: six feature-map grids, the dense layers,
+    # how one value is computed (three), two inputs side by side (A, B, difference for two
+    # stages), then two kernel grids.
+    expect(page.locator(CHART)).to_have_count(1 + 1 + 6 + 1 + 3 + 3 * 2 + 2, timeout=30_000)
     expect(prediction_value(page)).to_have_text("7")
     page.get_by_role("radio", name="By class").click()
     choose(page, "Class", "3")
