@@ -17,6 +17,7 @@ from typing import Any
 from .data import DATASETS
 from .device import DeviceError, resolve
 
+SHIPPED_NETWORK = ("arch", "conv_channels", "kernel_size", "hidden")  # a fine-tune must match these
 # The form's sections, in order; each field names its own.
 GROUPS = ("Data", "Model", "Optimisation", "Engine")
 INPUT_SIZE = 28  # MNIST and Fashion-MNIST images are 28x28
@@ -138,6 +139,9 @@ class TrainConfig:
         length=(0, 3))
     init: str = _spec("xavier", "Init", "xavier: uniform, as in the seed; default: PyTorch's",
                       "Model", "choice", choices=("xavier", "default"))
+    init_from: str = _spec("scratch", "Start from", "scratch: fresh weights; default: the shipped "
+                           "MNIST model's weights, fine-tuned (its network: LeNet 6/16, kernel 5, "
+                           "hidden 120/84)", "Model", "choice", choices=("scratch", "default"))
     seed: int = _spec(0, "Seed", "Seeds weights and shuffling: same seed, same device, the same "
                       "numbers", "Model", "int", lo=0, hi=2**63 - 1)
     # Optimisation
@@ -199,8 +203,7 @@ SPECS: dict[str, Spec] = {f.name: f.metadata["spec"] for f in dataclasses.fields
 
 
 class ConfigError(ValueError):
-    """Hyperparameters that cannot train. `problems` maps each bad field to its message;
-    `field` and `message` are the first of them."""
+    """Hyperparameters that cannot train: `problems` maps each bad field to its message."""
 
     def __init__(self, field: str | Mapping[str, str], message: str | None = None):
         self.problems = dict(field) if message is None else {field: message}
@@ -212,13 +215,16 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
+def _seq(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[str, str]:
     """Every problem with these field values, by field ({} when they make a valid config).
-
     device_available also refuses a device this machine does not have (the form and the CLI
     ask for it; a config read back from a checkpoint made elsewhere does not)."""
     problems = {}
@@ -229,6 +235,9 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
             {"arch", "conv_channels", "kernel_size"} & set(problems) and values["arch"] == "lenet":
         if p := _fit_problem(values["kernel_size"], len(values["conv_channels"])):
             problems["conv_channels"] = p
+    if values.get("init_from") == "default" and "init_from" not in problems and any(
+            _seq(values[k]) != getattr(DEFAULT_MODEL_RECIPE, k) for k in SHIPPED_NETWORK if k in values):
+        problems["init_from"] = "the shipped model is LeNet 6/16, kernel 5, hidden 120/84"
     if device_available and "device" in values and "device" not in problems:
         try:
             resolve(values["device"])
@@ -243,9 +252,9 @@ def conv_padding(stage: int, kernel_size: int) -> int:
     return kernel_size // 2 if stage == 0 else 0
 
 
-def feature_sizes(kernel_size: int, stages: int) -> list[tuple[int, int]]:
-    """(side after the conv, side after its 2x2 pooling) for each conv stage."""
-    sizes, n = [], INPUT_SIZE
+def feature_sizes(kernel_size: int, stages: int, side: int = INPUT_SIZE) -> list[tuple[int, int]]:
+    """(side after the conv, side after its 2x2 pooling) per conv stage of a side x side input."""
+    sizes, n = [], side
     for stage in range(stages):
         conv = n + 2 * conv_padding(stage, kernel_size) - kernel_size + 1
         n = conv // 2
@@ -301,37 +310,28 @@ def from_text(texts: Mapping[str, str | list[str]], base: TrainConfig | None = N
 D2L = TrainConfig()
 
 # ReLU + max-pool + Adam: chosen by measurement (docs/BENCHMARKS.md); >= 97 % on MNIST in 1 epoch.
-MODERN = TrainConfig(
-    dataset="mnist", activation="relu", pooling="max", optimizer="adam", lr=2e-3,
-    epochs=5, batch_size=128, normalize=True,
-)
+MODERN = TrainConfig(dataset="mnist", activation="relu", pooling="max", optimizer="adam", lr=2e-3,
+                     epochs=5, batch_size=128, normalize=True)
 
 # Fastest to 90 % Fashion-MNIST / 99 % MNIST on a laptop CPU (docs/BENCHMARKS.md): wider convs
 # (the Q&A's "why 6 and 16?") and a one-cycle schedule buy more accuracy per second.
 FAST = MODERN.replace(conv_channels=(12, 24), schedule="onecycle", lr=4e-3, epochs=3)
 
 # The fastest recipe here (docs/BENCHMARKS.md, the speed-ladder experiment): narrow convs and a
-# wide fully connected layer (cheap per example), batch 256, Adam with short memories
-# (betas 0.7, 0.9) at a one-cycle peak of 8e-3. 2 epochs reach 99 % MNIST; Fashion-MNIST needs
-# 3 for 90 %.
+# wide fully connected layer (cheap per example), batch 256, Adam with short memories (betas
+# 0.7, 0.9) at a one-cycle peak of 8e-3. 2 epochs reach 99 % MNIST; Fashion-MNIST needs 3 for 90 %.
 SPEEDRUN = MODERN.replace(conv_channels=(8, 16), hidden=(256,), batch_size=256, lr=8e-3,
                           betas=(0.7, 0.9), schedule="onecycle", epochs=2, pool_first=True)
 
-# The seed's Q&A answer: ReLU diverges at lr 0.9 but trains at lr 0.1.
+# The seed's Q&A: ReLU at lr 0.9 does not learn (how, qa-activation measures); lr 0.1 trains.
 RELU_QA = D2L.replace(activation="relu", lr=0.1)
 
 # The recipe of the model shipped for Draw and Inspect (the book's widths, so ~250 KB);
 # `make default-model` retrains it with this preset.
 DEFAULT_MODEL_RECIPE = MODERN.replace(schedule="onecycle", lr=4e-3, epochs=5)
 
-PRESETS: dict[str, TrainConfig] = {
-    "d2l": D2L,
-    "modern": MODERN,
-    "fast": FAST,
-    "speedrun": SPEEDRUN,
-    "relu-qa": RELU_QA,
-    "default-model": DEFAULT_MODEL_RECIPE,
-}
+PRESETS: dict[str, TrainConfig] = {"d2l": D2L, "modern": MODERN, "fast": FAST, "speedrun": SPEEDRUN,
+                                   "relu-qa": RELU_QA, "default-model": DEFAULT_MODEL_RECIPE}
 
 PRESET_HELP = {
     "d2l": "the book's recipe: sigmoid, avg-pool, SGD lr 0.9, 10 epochs, batch 256",
@@ -339,7 +339,7 @@ PRESET_HELP = {
     "fast": "ReLU, max-pool, 12/24 channels, Adam one-cycle, 3 epochs",
     "speedrun": "8/16 channels, 256 hidden, pool before ReLU, batch 256, Adam (0.7, 0.9) one-cycle "
                 "8e-3, 2 epochs (3 for Fashion): quickest to 99 % MNIST / 90 % Fashion-MNIST",
-    "relu-qa": "the Q&A: ReLU at lr 0.1 (at lr 0.9 it diverges)",
+    "relu-qa": "the Q&A: ReLU at lr 0.1 (at lr 0.9 it does not learn: see qa-activation)",
     "default-model": "the shipped MNIST model for Draw and Inspect",
 }
 

@@ -2,7 +2,7 @@
 
 It reports through a callback (the run store, the CLI's progress bar, a test's list) and
 never prints or plots. Each epoch yields POINTS_PER_EPOCH training points, as the book's
-animator draws them, and a test accuracy at its end.
+animator draws them, and a test score at its end (at every point, for a run with a target).
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import torch
 from torch import nn
 
 from . import data as data_mod
+from .assets import default_model_weights
+from .budget import batches_per_epoch, train_examples
 from .config import TrainConfig
 from .device import resolve
 from .model import build_lenet
 from .progress import Progress
+from .scoring import Watch, score
 
-# Forward-only batch size for evaluation. Measured on the CPU: 256 is as fast as 1000+ for the
-# book's net and 1.5x faster for wide ones (cache); accelerators want fewer, bigger launches.
-EVAL_BATCH_CPU = 256
-EVAL_BATCH_ACCELERATOR = 2500
 POINTS_PER_EPOCH = 5  # the book's animator: train loss and accuracy 5 times an epoch
 # torch.compile fuses activation + pooling (~+12 % on the CPU) but costs seconds of warm-up, so
 # it only pays on long runs (docs/BENCHMARKS.md). MPS is left eager.
@@ -39,7 +38,9 @@ class Point:
     step: int  # optimizer steps so far, over all epochs
     train_loss: float | None = None  # mean over the epoch so far
     train_acc: float | None = None
-    test_acc: float | None = None  # only at an epoch's end
+    test_acc: float | None = None  # at an epoch's end (every point for a run with a target)
+    test_loss: float | None = None  # with test_acc, as is elapsed (scoring included)
+    elapsed: float | None = field(default=None, compare=False)  # wall s from step 1: measured
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class TrainResult:
     diverged_step: int | None = None  # 1-based step whose loss was not finite
     compiled: bool = False  # whether the training step ran through torch.compile
     reached_at: int | None = None  # the epoch whose test accuracy reached config.stop_at
+    time_to_target: float | None = None  # wall seconds from the first step to that score
+    gave_up: bool = False  # ended early at chance accuracy (lenet_core.scoring): did not learn
     points: list[Point] = field(default_factory=list)
     model: nn.Module | None = None
 
@@ -88,10 +91,13 @@ def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
 
 
 def prepare_model(config: TrainConfig, device: torch.device) -> nn.Module:
-    """The freshly initialised network on `device`, seeded by config.seed."""
+    """The network on `device`, seeded by config.seed; init_from "default": the shipped model's
+    weights (config.check has matched their shapes)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         net = build_lenet(config)
+    if config.init_from == "default":
+        net.load_state_dict(default_model_weights())
     net = net.to(device)
     if config.arch == "lenet":
         net = net.to(memory_format=torch.channels_last)
@@ -102,29 +108,6 @@ def to_input(x: torch.Tensor, device: torch.device, config: TrainConfig) -> torc
     """uint8 images -> the float input `config` trains on, on `device`, in the convs' layout."""
     x = data_mod.prepare(x, config.dataset, config.normalize)
     return x.to(device).contiguous(memory_format=torch.channels_last)
-
-
-def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int | None = None) -> float:
-    """Accuracy of `net` on prepared inputs `x` and labels `y`; restores the train/eval mode."""
-    batch = batch or (EVAL_BATCH_CPU if x.device.type == "cpu" else EVAL_BATCH_ACCELERATOR)
-    was_training = net.training
-    net.eval()
-    correct = torch.zeros((), dtype=torch.long, device=y.device)
-    with torch.inference_mode():
-        for i in range(0, len(y), batch):
-            correct += (net(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum()
-    net.train(was_training)
-    return correct.item() / len(y)
-
-
-def train_examples(config: TrainConfig, available: int | None = None) -> int:
-    """How many training examples a run uses: all the dataset has, or the config's cap."""
-    available = available or data_mod.DATASETS[config.dataset].train_size
-    return min(available, config.max_train_examples or available)
-
-
-def batches_per_epoch(config: TrainConfig, available: int | None = None) -> int:
-    return math.ceil(train_examples(config, available) / config.batch_size)
 
 
 def compile_for_training(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
@@ -243,6 +226,7 @@ class Trainer:
     def run(self) -> TrainResult:
         self.emit(self.event("start"))
         self.net.train()
+        self.watch, self.loop_t0 = Watch(self.config.stop_at), time.perf_counter()
         for epoch in range(self.config.epochs):
             if self.run_epoch(epoch) is not None:
                 break
@@ -269,6 +253,8 @@ class Trainer:
                 return "diverged"
             if at_point:
                 self._train_point()
+                if self.config.stop_at is not None and (why := self._test_point()):
+                    return why
             self.emit(self.event("batch"))
             if self.should_stop():
                 self.result.status = "stopped"
@@ -316,17 +302,27 @@ class Trainer:
         self.emit(self.event("point", p))
 
     def _end_epoch(self) -> str | None:
-        r = self.result
         self.done_time = self.train_time()  # the last point's .item() has synced the device
-        r.test_acc = accuracy(self.net, self.test_x, self.test_y)
+        why = self._test_point() if self.config.stop_at is None else None  # else scored already
         self.epoch_t0 = time.perf_counter()  # evaluation is not training time
-        p = Point(float(self.epoch + 1), self.step, test_acc=r.test_acc)
+        return why
+
+    def _test_point(self) -> str | None:
+        """Score the test set here (not training time); returns why the run ends here
+        ("reached", "at chance": lenet_core.scoring) or None."""
+        r, t0 = self.result, time.perf_counter()
+        r.test_acc, loss = score(self.net, self.test_x, self.test_y)
+        now = time.perf_counter()
+        self.epoch_t0 += now - t0
+        p = Point(self._x(), self.step, test_acc=r.test_acc, test_loss=loss,
+                  elapsed=now - self.loop_t0)
         r.points.append(p)
         self.emit(self.event("point", p))
-        if self.config.stop_at is not None and r.test_acc >= self.config.stop_at:
-            r.reached_at = self.epoch + 1
-            return "reached"
-        return None
+        why = self.watch.after(r.test_acc, p.x, self.step)
+        if why == "reached":
+            r.reached_at, r.time_to_target = math.ceil(p.x), p.elapsed
+        r.gave_up = why == "at chance"
+        return why
 
 
 def train(config: TrainConfig, *, dataset: data_mod.Dataset | None = None,

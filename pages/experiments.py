@@ -7,6 +7,7 @@ import streamlit as st
 from lenet_core import experiments
 from lenet_core.cluster.executor import ClusterError
 from lenet_core.config import PRESETS, SPECS, ConfigError, preset
+from lenet_core.experiments import report_text, verdict_text
 from lenet_core.experiments.catalog import EXPERIMENTS, sweep
 from lenet_core.launch import executor_for
 from lenet_core.runs.executors import Executor
@@ -29,20 +30,25 @@ from pages.common import (
 through_router()
 
 SWEEP = "sweep"
-SWEEPABLE = [n for n, s in SPECS.items() if n not in ("seed", "device")]
+SWEEPABLE = [n for n in SPECS if n != "device"]  # a seed grid makes an A/A comparison
 HERE, CLUSTER = "This machine", "Ray cluster at"  # where a launch's runs go (docs/CLUSTER.md)
+TABLE_COLUMNS = {"Variant": st.column_config.TextColumn(width="medium", pinned=True),
+                 "Parameters": st.column_config.NumberColumn(format="localized"),
+                 "Did not learn": st.column_config.TextColumn(width="large")}
 
 
 def run_on(form: str) -> None:
-    """The "Run on" choice of a launch form: this machine, or a Ray cluster at an address
-    (RAY_ADDRESS by default); a cluster that cannot be used is named beside the address."""
+    """The "Run on" choice of a launch: this machine, or a Ray cluster at an address
+    (RAY_ADDRESS by default); a cluster that cannot be used is named beside the address.
+    Outside the launch form, so choosing "This machine" disables the address at once."""
     address = os.environ.get("RAY_ADDRESS", "")
     a, b = st.columns([5, 4], vertical_alignment="bottom")
-    a.radio("Run on", (HERE, CLUSTER), index=1 if address else 0, horizontal=True,
-            key=f"on-{form}", help="This machine's queue trains one run at a time; a Ray "
-            "cluster trains one run per free CPU and streams the curves back here.")
+    choice = a.radio("Run on", (HERE, CLUSTER), index=1 if address else 0, horizontal=True,
+                     key=f"on-{form}", help="This machine's queue trains one run at a time; a "
+                     "Ray cluster trains one run per free CPU and streams the curves back here.")
     b.text_input("Cluster address", address, key=f"addr-{form}", placeholder="HOST:6379",
-                 label_visibility="collapsed", help="The Ray head node's HOST:PORT")
+                 label_visibility="collapsed", help="The Ray head node's HOST:PORT",
+                 disabled=choice != CLUSTER)
     if message := st.session_state.get("cluster_errors", {}).get(form):
         refusal("This cluster cannot be used.", message)  # the message holds the typed address
 
@@ -66,6 +72,12 @@ def _launch(definition, epochs: int, seeds: int, cap: int | None, executor: Exec
                              f"{_where(executor)}."
 
 
+def _measure(definition) -> None:
+    experiment_id = experiments.launch(definition, store())
+    remember(f"exp_record_{definition.name}", experiment_id)
+    st.session_state[f"exp_record_{definition.name}"] = experiment_id
+
+
 def _submit(definition, record_id: str | None = None) -> None:
     """The launch form's values are read here: a form's widgets change only on submit."""
     ss, name = st.session_state, definition.name
@@ -85,18 +97,22 @@ def _submit(definition, record_id: str | None = None) -> None:
 
 def launch_form(definition, record_id: str | None) -> None:
     """Epochs, seeds and an optional cap; Launch makes a new record, Add seeds extends one."""
+    st.dataframe(xfig.variant_rows(definition), hide_index=True, width="stretch",
+                 height=table_height(len(definition.variants)))
+    run_on(definition.name)
     with st.form(f"launch-{definition.name}", border=True, enter_to_submit=False):
         a, b, c = st.columns(3)
         a.number_input("Epochs", 1, 1000, definition.epochs, key=f"ep-{definition.name}",
                        help="Per run; variants that set their own keep them.")
-        seeds = b.number_input("Seeds", 1, 20, max(1, definition.seeds),
+        seeds = b.number_input("Seeds", 1, 50, max(1, definition.seeds),
                                key=f"seeds-{definition.name}",
-                               help="Runs per variant; a verdict needs at least 2.")
+                               help="Runs per variant; a comparison needs at least 2. The "
+                                    "default is sized for the experiment's main comparison.")
         c.number_input("Max train examples", 1, 60_000, None, placeholder="all 60,000",
-                             key=f"cap-{definition.name}", help="A quick look on less data.")
+                       key=f"cap-{definition.name}", help="A quick look on less data.")
         runs = len(definition.variants) * seeds
-        st.caption(f"{len(definition.variants)} variants x {seeds} seeds = {runs} runs.")
-        run_on(definition.name)
+        st.caption(f"{len(definition.variants)} variants x {seeds} seeds = {runs} runs. "
+                   + verdict_text.plan_caption(definition))
         left, right = st.columns(2)
         left.form_submit_button("Launch", type="primary", icon=":material/play_arrow:",
                                 width="stretch", on_click=_submit, args=(definition,))
@@ -126,35 +142,26 @@ def pick_record(name: str):
     return record_id
 
 
-def live(record_id: str) -> None:
-    """Progress while runs train, then the verdict, the figure, the table and the curves. A
-    live view (pages.common.live_view): its figures are rebuilt only when a run gained points
-    or changed status, so watching an experiment costs about what watching one run does."""
-    s = store()
-    res = experiments.result(record_id, s)
+def progress(res, record_id: str) -> None:
+    """How many runs are done, the one training, and Stop all."""
     runs = res.runs
-    statuses = tuple((r.id, r.status) for r in runs)
+    done = sum(not r.active for r in runs)
+    running = next((r for r in runs if r.status == "running"), None)
+    text = f"{done} of {len(runs)} runs done"
+    if running:
+        text += f" · {running.variant} · seed {running.config.seed} · " + \
+            progress_line(running, eta=False)[1]
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.progress(done / len(runs), text=text)
+        st.button("Stop all", icon=":material/stop_circle:", key=f"stop-{record_id}",
+                  on_click=experiments.stop, args=(record_id, store()))
 
-    def chart(key: str, figure) -> None:  # the arms' figures change only when a run ends
-        live_chart(f"{key}-{record_id}", statuses, figure, live=res.active)
-    if res.active:
-        done = sum(not r.active for r in runs)
-        running = next((r for r in runs if r.status == "running"), None)
-        text = f"{done} of {len(runs)} runs done"
-        if running:
-            text += f" · {running.variant} · seed {running.config.seed} · " + \
-                progress_line(running, eta=False)[1]
-        with st.container(horizontal=True, vertical_alignment="bottom"):
-            st.progress(done / len(runs), text=text)
-            st.button("Stop all", icon=":material/stop_circle:", key=f"stop-{record_id}",
-                      on_click=experiments.stop, args=(record_id, s))
-    st.info(res.verdict, icon=":material/gavel:")
+
+def result_tab(res, chart) -> None:
+    """The arms' figure beside the comparisons' differences, the sweep's fields, the table."""
     measure = res.record.spec["measure"]
-    if measure == "layer-sizes":
-        st.plotly_chart(xfig.layers_figure(res.layers), key=f"layers-{record_id}")
-        return
-    result_tab, curves_tab, runs_tab = st.tabs(["Result", "Curves", "Runs"])
-    with result_tab:
+    left, right = st.columns(2)
+    with left:
         if measure == "data-size":
             chart("series", lambda: xfig.series_figure(res.arms, res.record.spec["x_name"]))
         elif measure == "time-to-target":
@@ -163,41 +170,77 @@ def live(record_id: str) -> None:
             chart("arms", lambda: xfig.arms_figure(res.arms))
         if measure == "overfitting":
             chart("gap", lambda: xfig.arms_figure(res.arms, "gap"))
-        if res.record.name == SWEEP:
-            fields = list(res.record.spec["variants"][0]["changes"])
-            for col, field in zip(st.columns(len(fields)), fields, strict=True):
-                with col:
-                    chart(f"f-{field}", lambda field=field: xfig.field_figure(res.arms, field))
-        rows = xfig.table(res.arms)
-        st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
-                     column_config={"Parameters": st.column_config.NumberColumn(
-                         format="localized")})
-        st.caption("Mean ± std over the seeds that learned. Gap: train accuracy (the mean over "
-                   "the last epoch, as the book prints it) minus test accuracy.")
+    with right:
+        if res.compared:
+            chart("diffs", lambda: xfig.comparisons_figure(res.compared))
+        st.caption(verdict_text.resolvable_caption(res.compared))
+    if res.record.name == SWEEP:
+        fields = list(res.record.spec["variants"][0]["changes"])
+        for col, field in zip(st.columns(len(fields)), fields, strict=True):
+            with col:
+                chart(f"f-{field}", lambda field=field: xfig.field_figure(res.arms, field))
+    rows = xfig.table(res.arms)
+    st.dataframe(rows, hide_index=True, width="stretch", height=table_height(len(rows)),
+                 column_config=TABLE_COLUMNS)
+    st.caption(report_text.HOW_TO_READ)
+    if any(a.stats.get("gap") and a.stats["gap"].mean < 0 for a in res.arms):
+        st.caption(report_text.NEGATIVE_GAP)
+
+
+def runs_tab(res, record_id: str) -> None:
+    runs = res.runs
+    st.dataframe([{"Variant": r.variant, "Seed": r.config.seed, "Status": r.status,
+                   "Test acc (%)": None if r.test_acc is None else 100 * r.test_acc,
+                   "Examples/s": None if r.examples_per_sec is None
+                   else round(r.examples_per_sec), "Train time (s)": r.train_time,
+                   "Where": f"{r.executor} · {r.node or '–'}", "Run": r.id} for r in runs],
+                 hide_index=True, width="stretch", column_config=RUN_COLUMNS)
+    if st.button("Open these runs in Compare", icon=":material/compare_arrows:",
+                 key=f"cmp-{record_id}"):
+        remember("compare_runs", [r.id for r in runs if r.status != "queued"])
+        st.switch_page("pages/compare.py")
+
+
+def live(record_id: str) -> None:
+    """Progress while runs train, then the verdict, the figure, the table and the curves. A
+    live view (pages.common.live_view): its figures are rebuilt only when a run gained points
+    or changed status, so watching an experiment costs about what watching one run does."""
+    s = store()
+    res = experiments.result(record_id, s)
+    statuses = tuple((r.id, r.status) for r in res.runs)
+
+    def chart(key: str, figure) -> None:  # the arms' figures change only when a run ends
+        live_chart(f"{key}-{record_id}", statuses, figure, live=res.active)
+    if res.active:
+        progress(res, record_id)
+    st.info(res.verdict, icon=":material/gavel:")
+    measure = res.record.spec["measure"]
+    if measure == "layer-sizes":
+        st.plotly_chart(xfig.layers_figure(res.layers), key=f"layers-{record_id}")
+        return
+    if measure == "view-reshape":
+        st.plotly_chart(xfig.comparisons_figure(res.compared), key=f"diffs-{record_id}")
+        st.dataframe(xfig.case_table(res.record.spec["cases"]), hide_index=True,
+                     width="stretch")
+        return
+    result_view, curves_tab, runs_view = st.tabs(["Result", "Curves", "Runs"])
+    with result_view:
+        result_tab(res, chart)
     with curves_tab:
-        counts = s.point_counts([r.id for r in runs])
+        counts = s.point_counts([r.id for r in res.runs])
         points: dict[str, list] = {}  # read only when a curve is redrawn
 
         def curves(key: str):
             if not points:
-                points.update({r.id: s.metrics(r.id) for r in runs})
+                points.update({r.id: s.metrics(r.id) for r in res.runs})
             return xfig.curves_figure(res.arms, points, key)
 
         for col, key in zip(st.columns(2), ("test_acc", "train_loss"), strict=True):
             with col:
                 live_chart(f"c-{key}-{record_id}", (counts, statuses),
                            lambda key=key: curves(key), live=res.active)
-    with runs_tab:
-        st.dataframe([{"Variant": r.variant, "Seed": r.config.seed, "Status": r.status,
-                       "Test acc (%)": None if r.test_acc is None else 100 * r.test_acc,
-                       "Examples/s": None if r.examples_per_sec is None
-                       else round(r.examples_per_sec), "Train time (s)": r.train_time,
-                       "Where": f"{r.executor} · {r.node or '–'}", "Run": r.id} for r in runs],
-                     hide_index=True, width="stretch", column_config=RUN_COLUMNS)
-        if st.button("Open these runs in Compare", icon=":material/compare_arrows:",
-                     key=f"cmp-{record_id}"):
-            remember("compare_runs", [r.id for r in runs if r.status != "queued"])
-            st.switch_page("pages/compare.py")
+    with runs_view:
+        runs_tab(res, record_id)
     if res.active and not st.session_state.get(f"_live_{record_id}"):
         st.session_state[f"_live_{record_id}"] = True
     elif not res.active and st.session_state.pop(f"_live_{record_id}", False):
@@ -211,9 +254,16 @@ def experiment_card(definition) -> None:
         st.caption(f"The seed asks: {definition.question_zh}  \n"
                    f"Its Q&A answered: {definition.answer_zh}")
     record_id = pick_record(definition.name)
-    if definition.measure == "layer-sizes":
+    if definition.measure in experiments.COMPUTED:  # nothing to train
+        if record_id is None and definition.measure == "layer-sizes":
+            record_id = experiments.launch(definition, store())
+        else:
+            st.button("Measure again" if record_id else "Measure", icon=":material/timer:",
+                      help="Times each op here and now, for a few seconds",
+                      on_click=_measure, args=(definition,))
         if record_id is None:
-            record_id = experiments.launch(definition, store())  # nothing to train
+            st.info("Not launched yet: press **Measure**.", icon=":material/science:")
+            return
         live(record_id)
         return
     launch_form(definition, record_id)
@@ -247,6 +297,7 @@ def sweep_card() -> None:
     a.selectbox("Preset", list(PRESETS), key="sw_preset", help="The base config the grid changes")
     b.multiselect("Fields to sweep", SWEEPABLE, key="sw_fields", default=["lr"],
                   format_func=lambda n: SPECS[n].label)
+    run_on(SWEEP)
     with st.form("sweep", border=True, enter_to_submit=False):
         for field in st.session_state.get("sw_fields", ["lr"]):
             spec = SPECS[field]
@@ -261,7 +312,6 @@ def sweep_card() -> None:
         b.number_input("Seeds", 1, 20, 3, key="sw_seeds")
         c.number_input("Max train examples", 1, 60_000, None, key="sw_cap",
                        placeholder="all 60,000")
-        run_on(SWEEP)
         st.form_submit_button("Launch sweep", type="primary", icon=":material/play_arrow:",
                               on_click=_launch_sweep)
     for field in set(errors) - set(st.session_state.get("sw_fields", [])):

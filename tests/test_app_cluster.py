@@ -13,7 +13,7 @@ def test_an_unreachable_cluster_is_named_beside_the_address_and_nothing_launches
     at = _pick(open_page("experiments"), "qa-channels")
     assert at.radio(key="on-qa-channels").value == "This machine"
     address = f"127.0.0.1:{free_port()}"  # nothing listens there
-    at.radio(key="on-qa-channels").set_value("Ray cluster at")
+    at.radio(key="on-qa-channels").set_value("Ray cluster at").run()  # enables the address
     at.text_input(key="addr-qa-channels").input(address)
     next(b for b in at.button if b.label == "Launch").click().run()
     assert not at.exception, at.exception

@@ -3,7 +3,12 @@ only the worker launch is replaced, by an executor that records what it was give
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from lenet_core import experiments
+from lenet_core.cli import main
 from lenet_core.experiments.catalog import EXPERIMENTS
 from tests.support import fill_run
 from tests.test_app import open_page
@@ -23,6 +28,8 @@ def test_every_experiment_opens_with_its_question(store, no_workers):
         assert definition.title in [h.value for h in at.subheader]
         if definition.measure == "layer-sizes":  # answered at once, without training
             assert any("not amplified" in i.value for i in at.info)
+        elif definition.measure == "view-reshape":  # measured when asked
+            assert any("press **Measure**" in i.value for i in at.info)
         else:
             assert any("Not launched yet" in i.value for i in at.info)
     assert no_workers == []
@@ -42,19 +49,88 @@ def test_launch_queues_the_grid_and_shows_progress(store, no_workers):
     assert "Stop all" in [b.label for b in at.button]
 
 
-def test_a_finished_experiment_shows_its_verdict_figure_and_table(store, no_workers):
-    experiment_id = experiments.launch(EXPERIMENTS["qa-activation"], store, seeds=2)
+def _finished(store, name="qa-activation", seeds=2):
+    experiment_id = experiments.launch(EXPERIMENTS[name], store, seeds=seeds, epochs=1)
     for run in store.runs_of(experiment_id):
         acc = {"ReLU, lr 0.1": 0.89, "sigmoid, lr 0.9": 0.80}.get(run.variant, 0.11)
-        fill_run(store, run.id, acc=acc + 0.003 * run.config.seed, checkpoint_file=False)
+        fill_run(store, run.id, acc=acc + 0.003 * run.config.seed ** 2, checkpoint_file=False)
+    return experiment_id
+
+
+def test_a_finished_experiment_shows_its_verdict_figure_and_table(store, no_workers):
+    _finished(store)
     at = _pick(open_page("experiments"), "qa-activation")
     (verdict,) = [i.value for i in at.info]
-    assert verdict.startswith("ReLU, lr 0.1 reaches the highest test accuracy")
-    assert "clearly above sigmoid, lr 0.9" in verdict and "ReLU, lr 0.9 does not learn" in verdict
-    table = at.dataframe[0].value
+    assert verdict.startswith("ReLU, lr 0.9 learned in 0 of 2 seeds")
+    assert "ReLU, lr 0.1 against sigmoid, lr 0.9, test accuracy: +9.0 points" in verdict
+    table = at.dataframe[1].value  # after the variants' table
     assert list(table["Variant"]) == ["sigmoid, lr 0.9", "ReLU, lr 0.9", "ReLU, lr 0.1"]
-    assert list(table["Seeds"]) == ["2/2", "0/2", "2/2"]
-    assert len(at.get("plotly_chart")) >= 3  # the bars, then the mean curves
+    assert list(table["Learned"]) == ["2/2 (34-100 %)", "0/2 (0-66 %)", "2/2 (34-100 %)"]
+    assert list(table["Did not learn"]) == ["", "at chance in 2", ""]  # short: never cut off
+    assert len(at.get("plotly_chart")) >= 4  # the bars, the differences, the mean curves
+
+
+def _numbers(cell: str) -> list[float]:
+    return [float(x) for x in cell.replace("±", " ").split()] if cell != "–" else []
+
+
+def test_the_pages_table_is_the_cli_report(store, no_workers, capsys):
+    experiment_id = _finished(store, seeds=3)
+    at = _pick(open_page("experiments"), "qa-activation")
+    page = at.dataframe[1].value
+    assert main(["experiment", "show", experiment_id, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for k, row in enumerate(report["table"]):
+        assert page["Variant"][k] == row["variant"]
+        for column, key, scale in (("Test acc (%)", "test_acc", 100),
+                                   ("Train acc (%)", "train_acc", 100),
+                                   ("Gap (points)", "gap", 100),
+                                   ("Train time (s)", "train_time", 1)):
+            stat = row[key]
+            want = [] if stat is None else [round(stat["mean"] * scale, 1),
+                                            round(stat["std"] * scale, 1)]
+            assert _numbers(page[column][k]) == pytest.approx(want, abs=0.051), (column, k)
+        assert page["Parameters"][k] == row["params"]
+        assert page["Learned"][k].startswith(f"{row['learned']}/{row['counted']} "
+                                             f"({100 * row['success_low']:.0f}-")
+
+
+def test_the_variants_are_listed_before_a_launch(store, no_workers):
+    at = _pick(open_page("experiments"), "qa-pooling")
+    variants = at.dataframe[0].value
+    assert list(variants["Variant"]) == [v.label for v in EXPERIMENTS["qa-pooling"].variants]
+    assert variants["Compared with"][1] == "avg-pool, sigmoid"
+    assert any("9 seeds per variant resolve a difference of about 1.4 points" in c.value
+               for c in at.caption)
+
+
+def test_the_cluster_address_is_disabled_on_this_machine(store, no_workers):
+    at = _pick(open_page("experiments"), "qa-channels")
+    address = at.text_input(key="addr-qa-channels")
+    assert at.radio(key="on-qa-channels").value == "This machine" and address.disabled
+    at.radio(key="on-qa-channels").set_value("Ray cluster at").run()
+    assert not at.text_input(key="addr-qa-channels").disabled
+
+
+def test_no_call_to_add_seeds_while_seeds_are_queued(store, no_workers):
+    experiment_id = experiments.launch(EXPERIMENTS["qa-mlp-vs-cnn"], store, seeds=2, epochs=1)
+    first = [r for r in store.runs_of(experiment_id) if r.config.seed == 0]
+    for run in first:
+        fill_run(store, run.id, checkpoint_file=False)
+    at = _pick(open_page("experiments"), "qa-mlp-vs-cnn")
+    (verdict,) = [i.value for i in at.info]
+    assert "launch again" not in verdict and "still queued or training" in verdict
+
+
+def test_view_and_reshape_are_measured_when_asked(store, no_workers):
+    at = _pick(open_page("experiments"), "qa-view-reshape")
+    next(b for b in at.button if b.label == "Measure").click().run()
+    assert not at.exception, at.exception
+    (verdict,) = [i.value for i in at.info]
+    assert "view refuses" in verdict and "reshape against view" in verdict
+    cases = at.dataframe[0].value
+    assert len(cases) == 3 * 6 and set(cases["Op"]) == {"view", "reshape", "contiguous().view"}
+    assert no_workers == []
 
 
 def test_compare_picks_an_experiments_runs_as_a_group(store, no_workers):

@@ -40,8 +40,13 @@ def test_a_sweep_from_the_page_trains_on_the_cluster_with_live_curves(app, ray_c
     form.get_by_role("spinbutton", name="Epochs").fill("4")
     form.get_by_role("spinbutton", name="Seeds").fill("1")
     form.get_by_role("spinbutton", name="Max train examples").fill("8192")
-    form.get_by_text("Ray cluster at").click()
-    form.get_by_role("textbox", name="Cluster address").fill(ray_cluster.address)
+    # "Run on" sits outside the form, so choosing the cluster enables its address at once.
+    page.get_by_text("Ray cluster at").click()
+    wait_ready(page)
+    address = page.get_by_role("textbox", name="Cluster address")
+    address.fill(ray_cluster.address)
+    address.press("Enter")
+    wait_ready(page)
     form.get_by_role("button", name="Launch sweep").click()
 
     # (While a rerun is drawing, Streamlit may show the previous draw's elements too.)

@@ -36,10 +36,11 @@ def test_launch_a_capped_experiment_and_see_its_verdict(app, page):
     expect(page.get_by_test_id("stProgress").filter(has_text="runs done")).to_be_visible()
     # The verdict is live while runs train; once the last ends the progress bar goes.
     expect(page.get_by_test_id("stProgress")).to_have_count(0, timeout=300_000)
-    verdict = page.get_by_test_id("stAlert").filter(has_text="does not learn")
-    expect(verdict).to_contain_text("ReLU, lr 0.9 does not learn")
-    expect(verdict).to_contain_text("ReLU, lr 0.1")
-    expect(page.locator(CHART)).to_have_count(3)  # the bars; the two mean curves (a tab)
+    verdict = page.get_by_test_id("stAlert").filter(has_text="learned in 0 of 2 seeds")
+    expect(verdict).to_contain_text("ReLU, lr 0.9 learned in 0 of 2 seeds")
+    expect(verdict).to_contain_text("ReLU, lr 0.1 against sigmoid, lr 0.9, test accuracy")
+    # The bars, the differences against 0; the two mean curves (a tab).
+    expect(page.locator(CHART)).to_have_count(4)
     runs = RunStore(app.runs).list()
     assert len(runs) == 6 and all(r.status in ("finished", "diverged") for r in runs)
     screenshot(page, "experiments")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lenet_core import data, engine
+from lenet_core import data, engine, scoring
 from lenet_core.cli import main
 from lenet_core.config import MODERN
 from lenet_core.explain import evaluation
@@ -41,7 +41,7 @@ def test_default_model_matrix_sums_up_to_the_readme_accuracy(mnist, store):
     # The engine's own evaluation (channels-last batches) gives the same accuracy.
     model = checkpoint.load_default()
     x = engine.to_input(mnist.test_x, torch.device("cpu"), model.config)
-    assert engine.accuracy(model.net, x, mnist.test_y) == ev.test_acc
+    assert scoring.accuracy(model.net, x, mnist.test_y) == ev.test_acc
     top = ev.top_confusions(3)
     assert [c.count for c in top] == sorted((c.count for c in top), reverse=True)
     assert all(c.true != c.predicted and c.count == ev.confusion[c.true, c.predicted] for c in top)

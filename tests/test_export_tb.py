@@ -18,9 +18,9 @@ from tensorboard.backend.event_processing import event_accumulator as ea
 from tensorboard.plugins.hparams import api_pb2, metadata
 
 from lenet_core.bench.appserver import free_port
+from lenet_core.budget import batches_per_epoch
 from lenet_core.cli import main
 from lenet_core.config import MODERN
-from lenet_core.engine import batches_per_epoch
 from lenet_core.export import tensorboard_logs
 from lenet_core.runs import environment
 from tests.support import add_run, fill_run, poll

@@ -8,13 +8,13 @@ import sys
 import time
 
 from .. import experiments
-from ..config import PRESETS, preset
-from ..experiments.catalog import EXPERIMENTS, sweep
+from ..experiments import report_text
+from ..experiments.catalog import EXPERIMENTS, question, sweep
 from ..launch import executor_for
 from ..runs.executors import Executor
 from ..runs.store import RunStore
 from ..show import fmt
-from .args import UsageError, add_cluster_flag
+from .args import UsageError, add_cluster_flag, add_config_flags, config_from_args
 
 POLL_S = 1.0  # how often a waiting `experiment run` looks at its runs
 
@@ -30,20 +30,26 @@ def add_parser(sub, parser_class) -> None:
         r = esub.add_parser(name, help=what)
         if name == "run":
             r.add_argument("name", help="an experiment's name (see `experiment list`)")
+            r.add_argument("--epochs", type=int, help="epochs per run (default: the "
+                           "experiment's)")
+            r.add_argument("--max-train-examples", type=int, metavar="N",
+                           help="cap every run's training set (quick runs)")
         else:
             r.add_argument("--grid", action="append", required=True, metavar="FIELD=V1,V2",
                            help="a field and its values, e.g. lr=0.01,0.1,0.9 or "
-                                "channels=6/16,12/32; repeat for more fields")
-            r.add_argument("--preset", choices=list(PRESETS), default="d2l",
-                           help="the base config the grid changes")
-        r.add_argument("--epochs", type=int, help="epochs per run (default: the experiment's)")
-        r.add_argument("--seeds", type=int, help="seeds per variant (default: 3)")
-        r.add_argument("--max-train-examples", type=int, metavar="N",
-                       help="cap every run's training set (quick runs)")
+                                "channels=6/16,12/32 or seed=0,100 (each variant's seeds "
+                                "count up from its own); repeat for more fields")
+            add_config_flags(r)  # the fixed part, as `train` takes it
+        r.add_argument("--seeds", type=int, help="seeds per variant (default: the experiment's)")
+        r.add_argument("--timed", action=argparse.BooleanOptionalAction, default=None,
+                       help="record that the runs are timed side by side (one at a time on "
+                            "this otherwise idle machine), so their timings are compared "
+                            "(default: the experiment's own setting)")
         r.add_argument("--json", action="store_true",
-                       help="end with one JSON line: experiment, id, verdict, runs, table")
+                       help="end with one JSON line: experiment, id, verdict, comparisons, "
+                            "runs, table")
         add_cluster_flag(r)
-    sh = esub.add_parser("show", help="an experiment's table and verdict")
+    sh = esub.add_parser("show", help="an experiment's table, comparisons and verdict")
     sh.add_argument("id")
     out = sh.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true")
@@ -51,6 +57,16 @@ def add_parser(sub, parser_class) -> None:
                      help="a Markdown section, as docs/EXPERIMENTS.md holds them")
     st = esub.add_parser("stop", help="stop every run of an experiment")
     st.add_argument("id")
+    d = esub.add_parser("docs", help="write docs/EXPERIMENTS.md from docs/results/*.json")
+    d.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when the document differs from the render")
+    rr = esub.add_parser("rerun", help="re-run shipped experiments with their defaults, one "
+                         "after another, store each result in docs/results and write "
+                         "docs/EXPERIMENTS.md (hours: see docs/results/INTRO.md)")
+    rr.add_argument("names", nargs="*", metavar="NAME", help="these only (default: all)")
+    rr.add_argument("--timed", action=argparse.BooleanOptionalAction, default=None,
+                    help="record every experiment as timed side by side (default: each "
+                         "experiment's own setting); only on an otherwise idle machine")
 
 
 def _executor(a) -> Executor:
@@ -78,72 +94,34 @@ def _wait(store: RunStore, experiment_id: str, executor: Executor) -> None:
         raise
 
 
-def _stat(row: dict, key: str, scale: float = 1.0, digits: int = 1) -> str:
-    s = row[key]
-    return "–" if s is None else f"{s['mean'] * scale:.{digits}f}±{s['std'] * scale:.{digits}f}"
-
-
 def _print(report: dict, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(report))
-        return
-    print(f"experiment {report['experiment']} ({report['id']})")
-    print(f"{'variant':<44} {'seeds':>5} {'test acc %':>13} {'gap':>11} {'params':>9} "
-          f"{'ex/s':>8} {'time s':>7}")
-    for row in report["table"]:
-        print(f"{row['variant'][:44]:<44} {row['seeds']:>5} {_stat(row, 'test_acc', 100):>13} "
-              f"{_stat(row, 'gap', 100):>11} {row['params'] or 0:>9,} "
-              f"{_stat(row, 'examples_per_sec', 1, 0):>8} {_stat(row, 'train_time'):>7}")
-    for layer in report.get("layers", []):
-        print(f"{layer['layer']:<8} {str(layer['shape']):<16} {layer['values']:>7,} values")
-    print(f"verdict: {report['verdict']}")
+    print(json.dumps(report) if as_json else report_text.text(report))
 
 
-def markdown(report: dict) -> str:
-    """An experiment's report as a Markdown section: question, settings, table, verdict."""
-    definition = EXPERIMENTS.get(report["experiment"])
-    runs = report["runs"]
-    lines = [f"## `{report['experiment']}`: {report.get('title') or report['experiment']}", ""]
-    if definition is not None:
-        lines += [f"> {definition.question_en}", ""]
-        if definition.question_zh:
-            lines += [f"The seed asks: {definition.question_zh} Its Q&A answered: "
-                      f"{definition.answer_zh}", ""]
-    if runs:
-        epochs = sorted({r["config"]["epochs"] for r in runs})
-        seeds = sorted({r["config"]["seed"] for r in runs})
-        ran = [r for r in runs if r.get("node")] or runs  # queued runs have no node yet
-        threads = sorted({str(r.get("threads")) for r in ran})
-        lines += [f"Experiment `{report['id']}`: {len(runs)} runs (seeds "
-                  f"{', '.join(map(str, seeds))}), {'/'.join(map(str, epochs))} epochs, "
-                  + ("the full training sets unless a variant sets its size"
-                     if report["max_train_examples"] is None else
-                     f"training sets capped at {report['max_train_examples']:,} examples")
-                  + ", on "
-                  f"{', '.join(sorted({r['executor'] for r in ran}))} "
-                  f"({', '.join(sorted({r['node'] or '?' for r in ran}))}, {'/'.join(threads)} "
-                  f"thread{'' if threads == ['1'] else 's'} per run).", "",
-                  "| variant | seeds | test acc % | train acc % | gap (points) | parameters | "
-                  "examples/s | train time s | did not learn |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-        for row in report["table"]:
-            lines.append(
-                f"| {row['variant']} | {row['seeds']}/{row['runs']} | "
-                f"{_stat(row, 'test_acc', 100)} | {_stat(row, 'train_acc', 100)} | "
-                f"{_stat(row, 'gap', 100)} | {row['params']:,} | "
-                f"{_stat(row, 'examples_per_sec', 1, 0)} | {_stat(row, 'train_time')} | "
-                f"{row['failed_to_learn'] or ''} |")
-        lines.append("")
-    for layer in report.get("layers", []):
-        if layer is report["layers"][0]:
-            lines += ["| layer | output (C x H x W) | values per example |", "| --- | --- | --- |"]
-        lines.append(f"| {layer['layer']} | {' x '.join(map(str, layer['shape']))} | "
-                     f"{layer['values']:,} |")
-    return "\n".join([*lines, "", f"**Verdict** (computed from the runs): {report['verdict']}",
-                      ""])
+def _docs(a: argparse.Namespace) -> int:
+    """`docs` reads only docs/results; `rerun` trains, in the run store."""
+    from ..experiments import rerun, results_doc
+    if a.action == "docs":
+        text = results_doc.render(results_doc.load(), results_doc.INTRO.read_text())
+        if a.check:
+            same = results_doc.DOCUMENT.read_text() == text
+            print(f"{results_doc.DOCUMENT} is {'up to date' if same else 'out of date'}")
+            return 0 if same else 1
+        results_doc.DOCUMENT.write_text(text)
+        print(f"wrote {results_doc.DOCUMENT}")
+        return 0
+    if unknown := [n for n in a.names if n not in EXPERIMENTS]:
+        raise UsageError(f"no experiment named {unknown[0]!r}; choose from "
+                         f"{', '.join(EXPERIMENTS)}")
+    path = rerun.rerun(a.names or list(EXPERIMENTS), RunStore(), timed=a.timed,
+                       say=lambda line: print(line, file=sys.stderr))
+    print(f"wrote {path}")
+    return 0
 
 
 def run(a: argparse.Namespace) -> int:
+    if a.action in ("docs", "rerun"):
+        return _docs(a)
     store = RunStore()
     if a.action == "list":
         rows = [{"name": e.name, "version": e.version, "title": e.title,
@@ -164,25 +142,27 @@ def run(a: argparse.Namespace) -> int:
             return 0
         report = experiments.report(a.id, store)
         if a.markdown:
-            print(markdown(report))
+            print(report_text.markdown(report, question(report["experiment"])))
         else:
             _print(report, a.json)
         return 0
     for option in ("epochs", "seeds", "max_train_examples"):
-        value = getattr(a, option)
+        value = getattr(a, option) if a.action == "run" or option == "seeds" else None
         if value is not None and value < 1:
             raise UsageError(f"--{option.replace('_', '-')} must be 1 or more, got {value}")
     if a.action == "run":
         if a.name not in EXPERIMENTS:
             raise UsageError(f"no experiment named {a.name!r}; choose one of "
                              f"{', '.join(EXPERIMENTS)}")
-        definition = EXPERIMENTS[a.name]
+        definition, epochs, cap = EXPERIMENTS[a.name], a.epochs, a.max_train_examples
     else:
-        definition = sweep(experiments.parse_grid(a.grid), preset(a.preset), a.epochs)
+        base = config_from_args(a, device_available=not getattr(a, "cluster", None))
+        definition = sweep(experiments.parse_grid(a.grid), base)
+        epochs, cap = base.epochs, None  # the base config holds them
     executor = _executor(a)
-    experiment_id = experiments.launch(definition, store, epochs=a.epochs, seeds=a.seeds,
-                                       max_train_examples=a.max_train_examples,
-                                       executor=executor)
+    experiment_id = experiments.launch(definition, store, epochs=epochs, seeds=a.seeds,
+                                       max_train_examples=cap, executor=executor,
+                                       timed=a.timed)
     print(f"experiment {experiment_id}: {definition.name}, "
           f"{len(store.runs_of(experiment_id))} runs queued", file=sys.stderr)
     try:

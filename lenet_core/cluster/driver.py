@@ -112,7 +112,8 @@ class Driver:
                           flush=True)
                 elif isinstance(item, Point):
                     self.store.add_point(r.id, item.x, item.step, item.train_loss,
-                                         item.train_acc, item.test_acc)
+                                         item.train_acc, item.test_acc, item.test_loss,
+                                         item.elapsed)
                 elif isinstance(item, Progress):
                     r.progress = item
                 elif isinstance(item, Ending):

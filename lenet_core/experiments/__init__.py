@@ -1,6 +1,7 @@
 """Experiments: a question answered by training, measured over seeds, with a verdict.
 
-An `Experiment` is a named, versioned definition (lenet_core.experiments.catalog holds the shipped ones):
+An `Experiment` is a named, versioned definition (lenet_core.experiments.catalog holds the
+shipped ones):
 the question, a base config, a small grid of variants over a few fields, default epochs and
 seeds, and what to measure (the verdict rule). Launching one records it in the store and
 queues its runs (variants x seeds) through an executor; launching again adds seeds. Results
@@ -25,10 +26,15 @@ from ..runs.executors import Executor, Request
 from ..runs.records import ExperimentRecord
 from ..runs.runner import LocalExecutor
 from ..runs.store import RunStore
-from . import verdicts
+from . import computed, verdict_text, verdicts
 
-# The verdict rules an experiment can ask for.
-MEASURES = ("accuracy", "overfitting", "cost", "data-size", "time-to-target", "layer-sizes")
+# The verdict rules an experiment can ask for, and what each compares (lenet_core.verdicts:
+# timings only count when the runs were timed side by side).
+QUANTITIES = {"accuracy": ("test_acc",), "overfitting": ("test_acc", "gap"),
+              "cost": ("test_acc", "examples_per_sec"), "data-size": ("test_acc",),
+              "time-to-target": ("time_to_target",), "layer-sizes": (), "view-reshape": ()}
+MEASURES = tuple(QUANTITIES)
+COMPUTED = ("layer-sizes", "view-reshape")  # answered without training
 
 
 @dataclass(frozen=True)
@@ -54,13 +60,43 @@ class Experiment:
     answer_zh: str = ""  # what the seed's Q&A answered
     equal_budget: bool = False  # every run sees epochs x 60k examples, whatever its cap
     x_name: str = ""  # data-size: what x counts ("training examples")
+    baseline: str | None = None  # compare every other variant against this one...
+    pairs: tuple[tuple[str, str], ...] = ()  # ...or these (a, b) only: a against b
+    timed: bool = False  # launched one run at a time on an idle machine: timings compared
+    plan: Plan | None = None  # what `seeds` is sized to resolve
 
-    def spec(self, epochs: int, max_train_examples: int | None) -> dict[str, Any]:
+    def comparisons(self) -> list[tuple[str, str]]:
+        """The declared comparisons (a against b): the pairs, or every variant against the
+        baseline (the first variant when none is named)."""
+        return comparisons(self.pairs, self.baseline, [v.label for v in self.variants])
+
+    def spec(self, epochs: int, max_train_examples: int | None,
+             timed: bool | None = None) -> dict[str, Any]:
         """What a launch records: enough to rebuild every run's config and read the results."""
         return {"title": self.title, "measure": self.measure, "base": self.base.to_dict(),
                 "variants": [asdict(v) for v in self.variants], "epochs": epochs,
                 "max_train_examples": max_train_examples, "equal_budget": self.equal_budget,
-                "x_name": self.x_name}
+                "x_name": self.x_name, "comparisons": [list(p) for p in self.comparisons()],
+                "timed": self.timed if timed is None else timed}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a default seed count was chosen: the difference the main comparison should
+    resolve, the spread over seeds a pilot run measured (both in `unit`), and how many
+    comparisons share the Holm correction."""
+
+    effect: float
+    pilot_sd: float
+    comparisons: int
+    unit: str = "points"
+
+
+def comparisons(pairs, baseline: str | None, labels: Sequence[str]) -> list[tuple[str, str]]:
+    if pairs:
+        return [tuple(p) for p in pairs]
+    base = baseline or (labels[0] if labels else None)
+    return [(label, base) for label in labels if label != base]
 
 
 def grid(**fields: Sequence[Any]) -> tuple[Variant, ...]:
@@ -122,30 +158,43 @@ def run_config(spec: Mapping[str, Any], variant: Mapping[str, Any], seed: int) -
 
 def launch(experiment: Experiment, store: RunStore, *, epochs: int | None = None,
            seeds: int | None = None, max_train_examples: int | None = None,
-           executor: Executor | None = None) -> str:
-    """Record the experiment and queue its runs (variants x seeds); returns its id at once."""
+           executor: Executor | None = None, timed: bool | None = None) -> str:
+    """Record the experiment and queue its runs (variants x seeds); returns its id at once.
+    timed: the runs are measured side by side (see lenet_core.verdicts); the definition's
+    own flag by default, and never on a cluster, whose runs train at once on other machines."""
     executor = executor or LocalExecutor()
-    spec = experiment.spec(epochs or experiment.epochs, max_train_examples)
+    timed = (experiment.timed if timed is None else timed) and executor.name == "local"
+    spec = experiment.spec(epochs or experiment.epochs, max_train_examples, timed)
+    if experiment.measure == "view-reshape":  # measured now, once: the record keeps it
+        spec["cases"] = computed.view_reshape()
     for variant in spec["variants"]:  # every run's config is valid before anything is queued
         run_config(spec, variant, 0)
     experiment_id = store.create_experiment(experiment.name, experiment.version, spec,
                                             executor.name)
-    if experiment.measure != "layer-sizes":
+    if experiment.measure not in COMPUTED:
         add_seeds(experiment_id, store, seeds or experiment.seeds, executor)
     return experiment_id
 
 
 def add_seeds(experiment_id: str, store: RunStore, seeds: int,
               executor: Executor | None = None) -> list[str]:
-    """Queue `seeds` more seeds of every variant (the next seed numbers); returns the run ids."""
+    """Queue `seeds` more seeds of every variant; returns the run ids. A variant's replicas
+    count up from its own seed (a grid over `seed` at 100 runs 100, 101, ...; otherwise the
+    base's, 0), continuing after the seeds it already has. Seed-major order: each seed's
+    variants run one after another, so a queue that trains one run at a time alternates them."""
     executor = executor or LocalExecutor()
     record = store.experiment(experiment_id)
-    first = 1 + max((r.config.seed for r in store.runs_of(experiment_id)), default=-1)
+    runs = store.runs_of(experiment_id)
+    first = {}
+    for variant in record.spec["variants"]:
+        own = [r.config.seed for r in runs if r.variant == variant["label"]]
+        start = variant["changes"].get("seed", record.spec["base"]["seed"])
+        first[variant["label"]] = 1 + max(own) if own else start
     return executor.submit([
-        Request(run_config(record.spec, variant, seed),
-                f"{record.name} · {variant['label']} · seed {seed}", experiment_id,
-                variant["label"])
-        for seed in range(first, first + seeds) for variant in record.spec["variants"]], store)
+        Request(run_config(record.spec, variant, first[variant["label"]] + k),
+                f"{record.name} · {variant['label']} · seed {first[variant['label']] + k}",
+                experiment_id, variant["label"])
+        for k in range(seeds) for variant in record.spec["variants"]], store)
 
 
 def stop(experiment_id: str, store: RunStore) -> int:
@@ -158,6 +207,7 @@ class Result:
     record: ExperimentRecord
     arms: list[verdicts.Arm]
     verdict: str
+    compared: list[verdicts.Compared] = field(default_factory=list)
     layers: list[dict[str, Any]] = field(default_factory=list)  # layer-sizes: the table
 
     @property
@@ -170,7 +220,7 @@ class Result:
 
 
 def result(experiment_id: str, store: RunStore) -> Result:
-    """The experiment's variants with their runs and statistics, and the verdict."""
+    """The experiment's variants with their runs and statistics, its comparisons, the verdict."""
     record = store.experiment(experiment_id)
     spec = record.spec
     runs = store.runs_of(experiment_id)
@@ -178,12 +228,26 @@ def result(experiment_id: str, store: RunStore) -> Result:
     for v in spec["variants"]:
         arm = verdicts.Arm(v["label"], v["changes"], [r for r in runs if r.variant == v["label"]],
                            v.get("series"), v.get("x"))
-        arm.params = parameters(run_config(spec, v, 0))
+        arm.config = run_config(spec, v, 0)
+        arm.params = parameters(arm.config)
+        if spec["measure"] in ("overfitting", "time-to-target"):  # peaks, losses, times to
+            arm.points = {r.id: store.metrics(r.id) for r in arm.runs if not r.active}  # target
         arms.append(verdicts.summarize(arm))
     if spec["measure"] == "layer-sizes":
-        layers = layer_sizes(TrainConfig.from_dict(spec["base"]))
-        return Result(record, arms, layer_sizes_verdict(layers), layers)
-    return Result(record, arms, verdict(spec["measure"], arms, spec.get("x_name", "")))
+        layers = computed.layer_sizes(TrainConfig.from_dict(spec["base"]))
+        return Result(record, arms, computed.layer_sizes_verdict(layers), [], layers)
+    if spec["measure"] == "view-reshape":
+        compared = computed.view_reshape_compared(spec["cases"])
+        return Result(record, arms, computed.view_reshape_verdict(spec["cases"], compared),
+                      compared)
+    pairs = spec.get("comparisons") or comparisons((), None, [a.label for a in arms])
+    timed = bool(spec.get("timed"))
+    compared = verdicts.compare(arms, [tuple(p) for p in pairs], QUANTITIES[spec["measure"]],
+                                timed)
+    text = verdict_text.verdict(spec["measure"], arms, compared, timed)
+    if spec["measure"] == "cost":
+        text += " " + computed.sizes_sentence(arms)
+    return Result(record, arms, text, compared)
 
 
 @lru_cache(maxsize=256)
@@ -192,60 +256,44 @@ def parameters(config: TrainConfig) -> int:
     return sum(row.params for row in summary(config))
 
 
-def verdict(measure: str, arms: Sequence[verdicts.Arm], x_name: str = "") -> str:
-    if measure == "time-to-target":
-        return verdicts.time_verdict(arms) or "No run has finished yet."
-    if measure == "data-size":
-        return verdicts.series_verdict(arms, x_name) or verdicts.accuracy_verdict(arms)
-    extra = []
-    if measure == "overfitting":
-        extra = [verdicts.spread_verdict(arms, "gap", "Train-test gap (overfitting)"),
-                 verdicts.spread_verdict(arms, "train_time", "Training time", 1, " s")]
-    elif measure == "cost":
-        extra = [verdicts.cost_verdict(arms)]
-    return " ".join([verdicts.accuracy_verdict(arms), *[e for e in extra if e]])
-
-
-def layer_sizes(config: TrainConfig) -> list[dict[str, Any]]:
-    """Values per example (C x H x W) after each layer, the input first."""
-    rows = [{"layer": "input", "type": "image", "shape": [1, 28, 28], "values": 784}]
-    for r in summary(config):
-        rows.append({"layer": r.layer, "type": r.type, "shape": list(r.output_shape[1:]),
-                     "values": math.prod(r.output_shape[1:])})
-    return rows
-
-
-def layer_sizes_verdict(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Whether a layer with more channels holds more values per example than the one before."""
-    convs = [r for r in rows if r["type"] == "Conv2d"]
-    largest = max(rows, key=lambda r: r["values"])
-    parts = [f"{r['layer']} outputs {' x '.join(map(str, r['shape']))} = {r['values']:,} "
-             "values per example" for r in convs]
-    text = "; ".join(parts) + "."
-    if len(convs) >= 2 and convs[1]["values"] < convs[0]["values"]:
-        text += (f" {convs[1]['layer']} has more channels than {convs[0]['layer']} but "
-                 f"{convs[0]['values'] / convs[1]['values']:.1f}x fewer values: halving height "
-                 "and width while adding channels shrinks the representation, so information "
-                 "is not amplified, as the seed's Q&A answers.")
-    return text + (f" The largest representation is {largest['layer']} "
-                   f"({largest['values']:,} values); the input has 784.")
-
-
 def report(experiment_id: str, store: RunStore) -> dict[str, Any]:
     """The experiment as JSON: the CLI's `--json` line."""
     res = result(experiment_id, store)
-    stat_keys = ("test_acc", "train_acc", "gap", "examples_per_sec", "train_time")
-    table = [{"variant": a.label, "seeds": len(a.learned), "runs": len(a.runs),
-              "params": a.params, "failed_to_learn": verdicts.failure(a),
-              **{k: (asdict(a.stats[k]) if a.stats.get(k) else None) for k in stat_keys}}
-             for a in res.arms]
+    table = [table_row(a) for a in res.arms]
     runs = [{"run_id": r.id, "variant": r.variant, "status": r.status, "config": r.config.to_dict(),
              "test_acc": r.test_acc, "train_acc": r.train_acc, "train_loss": r.train_loss,
              "examples_per_sec": r.examples_per_sec, "train_time": r.train_time,
              "executor": r.executor, "node": r.node, "threads": r.threads} for r in res.runs]
-    out = {"experiment": res.record.name, "id": res.record.id, "title": res.record.spec["title"],
-           "max_train_examples": res.record.spec["max_train_examples"], "verdict": res.verdict,
+    spec = res.record.spec
+    out = {"experiment": res.record.name, "id": res.record.id, "title": spec["title"],
+           "measure": spec["measure"], "max_train_examples": spec["max_train_examples"],
+           "timed": bool(spec.get("timed")), "settings": settings(res.runs),
+           "verdict": res.verdict, "comparisons": [c.to_dict() for c in res.compared],
            "runs": runs, "table": table}
     if res.layers:
         out["layers"] = res.layers
+    if spec["measure"] == "cost":
+        out["sizes"] = computed.sizes_rows(res.arms)
+    if spec["measure"] == "view-reshape":
+        out["cases"] = computed.case_rows(spec["cases"])
     return out
+
+
+def table_row(arm: verdicts.Arm) -> dict[str, Any]:
+    """One arm as the report's table holds it: counts, success rate, statistics."""
+    k, n, low, high = arm.success
+    return {"variant": arm.label, "seeds": len(arm.learned), "runs": len(arm.runs),
+            "counted": n, "learned": k, "success_low": low, "success_high": high,
+            "params": arm.params, "failed_to_learn": verdict_text.failure(arm),
+            **{key: (asdict(arm.stats[key]) if arm.stats.get(key) else None)
+               for key in verdicts.STAT_KEYS}}
+
+
+def settings(runs) -> dict[str, list]:
+    """What the runs had in common, for a report's header: seeds, epochs, where they ran."""
+    ran = [r for r in runs if r.node] or runs  # queued runs have no node yet
+    return {"runs": len(runs), "seeds": sorted({r.config.seed for r in runs}),
+            "epochs": sorted({r.config.epochs for r in runs}),
+            "executors": sorted({r.executor for r in ran}),
+            "nodes": sorted({r.node or "?" for r in ran}),
+            "threads": sorted({str(r.threads) for r in ran})}

@@ -1,94 +1,135 @@
 """The experiments LeNet Lab ships: the seed's Q&A and the book's exercises, each answered by
 training over several seeds. Bump an experiment's version when its grid or rule changes.
+
+Each declares its comparisons (a baseline, or the pairs its question asks) and sizes its
+default seeds so its main comparison resolves the effect it is about: the fewest seeds n with
+stats.planned_resolvable(pilot_sd, n, comparisons) <= effect, that is
+(t(1 - 0.05 / 2m, 2n - 2) + t(0.8, 2n - 2)) x pilot_sd x sqrt(2 / n) <= effect, where the
+pilot's spread over seeds comes from the 3-seed runs of docs/EXPERIMENTS.md's first edition.
 """
 
 from __future__ import annotations
 
 from ..config import D2L, MODERN
-from . import Experiment, Variant, grid
+from . import Experiment, Plan, Variant, grid
 
 FASHION_MODERN = MODERN.replace(dataset="fashion-mnist")  # ReLU, max-pool, Adam, standardised
 MODERNISED = D2L.replace(activation="relu", pooling="max", lr=0.1)  # the book's net, exercise 1
 MLP_LIKE_LENET = {"arch": "mlp", "hidden": (72, 64)}  # 61,842 parameters against LeNet's 61,706
+DATA_SIZES = (1_000, 5_000, 20_000, 60_000)
+DATA_SIZE_SERIES = (("LeNet from scratch", {}), ("LeNet fine-tuned", {"init_from": "default"}),
+                    ("logistic regression", {"arch": "mlp", "hidden": ()}))
+# Where overfitting can show: few examples, many epochs (train accuracy approaches 100 %).
+OVERFIT = FASHION_MODERN.replace(max_train_examples=2_000, epochs=50)
 
 _CATALOG = (
     Experiment(
-        "qa-activation", 1, "Sigmoid or ReLU?",
+        "qa-activation", 2, "Sigmoid or ReLU?",
         "Replace the four sigmoids with ReLU: why does the model basically not converge? "
         "Shouldn't ReLU converge better?",
         D2L,
         (Variant("sigmoid, lr 0.9", {"activation": "sigmoid", "lr": 0.9}),
          Variant("ReLU, lr 0.9", {"activation": "relu", "lr": 0.9}),
          Variant("ReLU, lr 0.1", {"activation": "relu", "lr": 0.1})),
-        epochs=10,
+        # About ReLU at lr 0.1 against the book's sigmoid (pilot: +4.3 points, spread 0.8):
+        # resolve half of it, 2 points, over 2 comparisons: 5 seeds resolve 1.84.
+        epochs=10, baseline="sigmoid, lr 0.9", seeds=5, plan=Plan(2.0, 0.8, 2),
         question_zh="有个练习把四个sigmoid变为relu，为什么模型基本不收敛，不是relu应该更好收敛吗？",
         answer_zh="不收敛的话，调一下lr=0.1"),
     Experiment(
-        "qa-pooling", 1, "Max or average pooling?",
+        "qa-pooling", 2, "Max or average pooling?",
         "Max or average pooling? Does max pooling lose much information?",
         D2L,
         (Variant("avg-pool, sigmoid", {"pooling": "avg"}),
          Variant("max-pool, sigmoid", {"pooling": "max"}),
          Variant("avg-pool, ReLU (lr 0.1)", {"pooling": "avg", "activation": "relu", "lr": 0.1}),
          Variant("max-pool, ReLU (lr 0.1)", {"pooling": "max", "activation": "relu", "lr": 0.1})),
-        epochs=10,
+        # Max against average pooling, with each activation (pilot: +2.5 and +1.5 points,
+        # spread up to 0.9): resolve 1.5 points over 2 comparisons: 9 seeds resolve 1.42.
+        epochs=10, seeds=9, plan=Plan(1.5, 0.9, 2),
+        pairs=(("max-pool, sigmoid", "avg-pool, sigmoid"),
+               ("max-pool, ReLU (lr 0.1)", "avg-pool, ReLU (lr 0.1)")),
         question_zh="池化层一般用max还是avg，max会不会损失很多信息？",
         answer_zh="不会损失太多，avg也会丢失"),
     Experiment(
-        "qa-channels", 1, "Why 6 and 16 channels?",
+        "qa-channels", 3, "Why 6 and 16 channels?",
         "Why does LeNet use 6 and 16 channels? Can it be 5 and 15? (The seed: accuracy went "
-        "up; overfitting?)",
-        D2L,
+        "up; overfitting?) Measured where overfitting can show: the modern recipe on 2,000 "
+        "training examples for 50 epochs, where train accuracy approaches 100 %.",
+        OVERFIT,
         (Variant("6/16 (the book)", {"conv_channels": (6, 16)}),
          Variant("5/15", {"conv_channels": (5, 15)}),
          Variant("12/32", {"conv_channels": (12, 32)})),
-        epochs=10, measure="overfitting",
+        # Pilot: qa-data-size's LeNet at 1,000 examples (train 100 %), spread 0.4 points in
+        # test accuracy and gap. Resolve 1 point over 2 comparisons x 2 quantities: 6 seeds
+        # resolve 0.90.
+        epochs=50, measure="overfitting", baseline="6/16 (the book)", seeds=6,
+        plan=Plan(1.0, 0.4, 4),
         question_zh="前面Lenet通道为什么取6 16呢？可以取5 15嘛？",
         answer_zh="当然可以了，动手多试，多改改看看，改了好像精度变高了，overfitting?"
                   "（讲道理参数变小，应该underfitting而不是overfitting）"),
     Experiment(
-        "qa-width", 1, "Should the middle channels be as wide as possible?",
+        "qa-width", 3, "Should the middle channels be as wide as possible?",
         "While the model trains, should the middle output channels be made as wide as "
-        "possible? (Measured with the modern recipe, which fits fast enough to show "
-        "overfitting in a few epochs.)",
-        FASHION_MODERN,
+        "possible? Measured where overfitting can show: the modern recipe on 2,000 training "
+        "examples for 50 epochs, each doubling against the one before.",
+        OVERFIT,
         (Variant("6/16", {"conv_channels": (6, 16)}),
          Variant("16/32", {"conv_channels": (16, 32)}),
          Variant("32/64", {"conv_channels": (32, 64)}),
          Variant("64/128", {"conv_channels": (64, 128)})),
-        epochs=5, measure="overfitting",
+        # Pilot as qa-channels (spread 0.4 points). Resolve 1 point over 3 doublings x 2
+        # quantities: 6 seeds resolve 0.96.
+        epochs=50, measure="overfitting", seeds=6, plan=Plan(1.0, 0.4, 6),
+        pairs=(("16/32", "6/16"), ("32/64", "16/32"), ("64/128", "32/64")),
         question_zh="在模型跑动情况下，中间的输出通道尽量调大吗？",
         answer_zh="不一定，调大了一般直接overfitting"),
     Experiment(
-        "qa-mlp-vs-cnn", 1, "MLP or CNN?",
+        "qa-mlp-vs-cnn", 3, "MLP or CNN?",
         "For a deep-learning model, MLP or CNN? (An MLP with about LeNet's parameter count.)",
         D2L,
         (Variant("LeNet", {"arch": "lenet"}),
          Variant("MLP 72/64", MLP_LIKE_LENET)),
-        epochs=10, measure="cost",
+        # The MLP against LeNet (pilot: +3.3 points, spread 0.8): resolve 1.5 points in the
+        # one comparison: 6 seeds resolve 1.44.
+        epochs=10, measure="cost", pairs=(("MLP 72/64", "LeNet"),), seeds=6,
+        plan=Plan(1.5, 0.8, 1),
         question_zh="对于DL模型选择是MLP还是CNN？",
         answer_zh="数据变大如200*200，MLP跑不动，在两者都可以的情况下可以试试MLP；MLP一般简单点"),
     Experiment(
-        "qa-data-size", 1, "Does deep learning need lots of data?",
-        "Does deep learning need lots of data? Is a small dataset unsuitable for it? (LeNet "
-        "and an MLP of the same size on 1k to 60k training examples, each run seeing the same "
-        "number of examples: epochs x 60,000.)",
+        "qa-data-size", 3, "Does deep learning need lots of data?",
+        "Does deep learning need lots of data? Is a small dataset unsuitable for it? LeNet "
+        "from scratch, LeNet fine-tuned from the shipped MNIST model (pretrained on the other "
+        "dataset), and logistic regression (no hidden layer), on 1k to 60k Fashion-MNIST "
+        "examples, each run seeing the same number of examples: epochs x 60,000.",
         FASHION_MODERN,
-        tuple(Variant(f"{arch} on {n:,}", {**changes, "max_train_examples": n}, series=arch, x=n)
-              for arch, changes in (("LeNet", {}), ("MLP", MLP_LIKE_LENET))
-              for n in (1_000, 5_000, 20_000, 60_000)),
+        tuple(Variant(f"{series} on {n:,}", {**changes, "max_train_examples": n}, series=series,
+                      x=n) for series, changes in DATA_SIZE_SERIES for n in DATA_SIZES),
+        # Pilot: LeNet's spread over seeds at these sizes, 0.3-0.6 points. Resolve 1 point
+        # over 2 comparisons at each of 4 sizes: 12 seeds resolve 0.95.
         epochs=2, measure="data-size", equal_budget=True, x_name="training examples",
+        seeds=12, plan=Plan(1.0, 0.6, 8),
+        pairs=tuple(pair for n in DATA_SIZES for pair in (
+            (f"LeNet fine-tuned on {n:,}", f"LeNet from scratch on {n:,}"),
+            (f"LeNet from scratch on {n:,}", f"logistic regression on {n:,}"))),
         question_zh="是不是DL需要很多数据？数据体量小的是不是不适合DL？",
         answer_zh="不需要的，可以finetune"),
     Experiment(
-        "qa-info-amplified", 1, "Is information amplified by more channels?",
+        "qa-info-amplified", 2, "Is information amplified by more channels?",
         "The second conv layer goes up to 16 channels: is the information amplified? "
         "(No training needed: the values per example at each layer, from the layer table.)",
         D2L, (), epochs=1, measure="layer-sizes", seeds=0,
         question_zh="LeNet 的第二个卷积层通道增加到16，是不是信息被放大？",
         answer_zh="一般对我来说，高宽减半时，通道翻倍，整体变小；不是信息放大，而是在减小"),
     Experiment(
-        "ex-modernize", 1, "Exercise: modernise LeNet",
+        "qa-view-reshape", 1, "Is view faster than reshape?",
+        "Why is view used more than reshape? Is view faster? (No training: each op timed on "
+        "contiguous and non-contiguous tensors, alternating, with whether it copies.)",
+        D2L, (), epochs=1, measure="view-reshape", seeds=0,
+        question_zh="view和reshape区别？为什么多用view？",
+        answer_zh="view不改变存储分布，只是看的视角，reshap会改变；大部分情况下view要快于reshape"),
+    Experiment(
+        "ex-modernize", 2, "Exercise: modernise LeNet",
         "The book's exercise: replace average pooling with max pooling, and the sigmoids "
         "with ReLU (at lr 0.1, which ReLU needs), one at a time and both.",
         D2L,
@@ -97,9 +138,11 @@ _CATALOG = (
          Variant("ReLU (lr 0.1)", {"activation": "relu", "lr": 0.1}),
          Variant("max-pool + ReLU (lr 0.1)", {"pooling": "max", "activation": "relu",
                                               "lr": 0.1})),
-        epochs=10),
+        # Each change against the book (pilot: the smallest step, ReLU to max-pool + ReLU,
+        # +1.5 points, spread 0.9): resolve 1.5 points over 3 comparisons: 10 seeds, 1.41.
+        epochs=10, baseline="the book (avg, sigmoid)", seeds=10, plan=Plan(1.5, 0.9, 3)),
     Experiment(
-        "ex-bigger", 1, "Exercise: a bigger, better LeNet",
+        "ex-bigger", 2, "Exercise: a bigger, better LeNet",
         "The book's exercise: starting from the modernised LeNet (max-pool, ReLU, SGD lr "
         "0.1), change one thing at a time: kernel size, conv stages, fully connected layers, "
         "channels, learning rate, initialisation, epochs.",
@@ -117,9 +160,11 @@ _CATALOG = (
          Variant("lr 0.3", {"lr": 0.3}),
          Variant("PyTorch's default init", {"init": "default"}),
          Variant("20 epochs", {"epochs": 20})),
-        epochs=10),
+        # Each change against the modernised net (pilot: 16/32 channels +1.3 points, spread
+        # 0.9): resolve 1.5 points over 11 comparisons: 12 seeds resolve 1.48.
+        epochs=10, baseline="modernised LeNet", seeds=12, plan=Plan(1.5, 0.9, 11)),
     Experiment(
-        "ex-mnist", 1, "Exercise: LeNet on MNIST",
+        "ex-mnist", 2, "Exercise: LeNet on MNIST",
         "The book's exercise: the original and the modernised network on MNIST digits.",
         D2L.replace(dataset="mnist"),
         (Variant("the book (avg, sigmoid, lr 0.9)", {}),
@@ -128,7 +173,12 @@ _CATALOG = (
          Variant("modern preset (Adam, standardised)", {
              k: getattr(MODERN, k) for k in ("activation", "pooling", "optimizer", "lr",
                                              "batch_size", "normalize")})),
-        epochs=10),
+        # The modern preset against the modernised net (pilot: +0.3 points, spread 0.5):
+        # resolve 0.7 points over 3 comparisons: 13 seeds resolve 0.67.
+        epochs=10, seeds=13, plan=Plan(0.7, 0.5, 3),
+        pairs=(("modernised (max, ReLU, lr 0.1)", "the book (avg, sigmoid, lr 0.9)"),
+               ("modern preset (Adam, standardised)", "the book (avg, sigmoid, lr 0.9)"),
+               ("modern preset (Adam, standardised)", "modernised (max, ReLU, lr 0.1)"))),
 )
 
 # The speed ladder: from the book's recipe to the fastest here (the speedrun preset), one trick
@@ -167,14 +217,28 @@ def _ladder() -> tuple[Variant, ...]:
 
 _CATALOG += (
     Experiment(
-        "speed-ladder", 2, "Where does speed come from?",
-        "From the book's recipe to the fastest recipe here, one trick per step: seconds of "
-        "training until 99 % MNIST and 90 % Fashion-MNIST test accuracy (each run stops at "
-        "its target).",
-        D2L, _ladder(), epochs=10, measure="time-to-target"),
+        "speed-ladder", 3, "Where does speed come from?",
+        "From the book's recipe to the fastest recipe here, one trick per step: seconds until "
+        "99 % MNIST and 90 % Fashion-MNIST test accuracy. Test accuracy is checked at every "
+        "curve point (5 per epoch) on the full test set, the time counts those checks (wall "
+        "time from the first step; data set-up and compile warm-up excluded), and each run "
+        "stops at its target. Timed side by side: one run at a time, rungs alternating.",
+        # Pilot (3 seeds): times to target spread 0.4-1.1 s. Resolve 1.5 s over the 20
+        # adjacent pairs at a spread of 0.8 s: 11 seeds resolve 1.47 s.
+        D2L, _ladder(), epochs=10, measure="time-to-target", timed=True, seeds=11,
+        plan=Plan(1.5, 0.8, 20, "s"),
+        pairs=tuple((b.label, a.label) for a, b in zip(_ladder(), _ladder()[1:], strict=False)
+                    if a.series == b.series)),
 )
 
 EXPERIMENTS: dict[str, Experiment] = {e.name: e for e in _CATALOG}
+
+
+def question(name: str) -> dict[str, str] | None:
+    """A shipped experiment's question, as report_text.markdown takes it."""
+    d = EXPERIMENTS.get(name)
+    return None if d is None else {"question_en": d.question_en, "question_zh": d.question_zh,
+                                   "answer_zh": d.answer_zh}
 
 
 def sweep(fields: dict[str, tuple], base=D2L, epochs: int | None = None) -> Experiment:

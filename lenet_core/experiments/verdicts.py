@@ -1,25 +1,35 @@
-"""Honest verdicts: an experiment's runs summarised per variant as mean ± std over seeds, and
-compared only where the spread allows.
+"""Verdicts: an experiment's runs summarised per variant, and its declared comparisons decided
+by the rule in lenet_core.stats.
 
-The rule, stated once: two variants differ clearly when the gap between their means is larger
-than the sum of their standard deviations over seeds (their mean ± std intervals do not
-overlap), and each has at least two seeds. Otherwise the verdict says "no clear difference",
-or, with one seed, that there is no verdict yet. A variant that diverges or ends at chance is
-said to, with how often and where.
+Each variant (an arm) is summarised over its seeds. A run that did not learn counts: a run
+that diverged counts at chance accuracy (CHANCE, 0.1, the accuracy of a guess among 10
+classes) and a run that ended at chance at the accuracy it reached, so an unstable variant is
+not flattered; each arm's success rate (runs that learned) comes with its Wilson interval, and
+means over only the runs that learned are labelled so. Comparisons are paired by seed when
+both arms ran the same seeds with the same data order and initial weights (the same dataset,
+training-set size, data loader, init, starting weights and weight shapes), Welch's otherwise.
+Timings are compared only for runs measured side by side (an experiment launched `timed`: one
+run at a time, variants alternated seed by seed, on an otherwise idle machine); otherwise they
+are shown without a verdict.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from .. import stats
+from ..config import TrainConfig
+from ..data import DATASETS
+from ..model import build_lenet
 from ..runs.outcome import at_chance
 from ..runs.records import Run
 
-MIN_SEEDS = 2  # fewer seeds than this and nothing is "better" than anything
+CHANCE = 0.1  # what a diverged run counts as: a guess among 10 classes
 
 
 @dataclass(frozen=True)
@@ -41,14 +51,28 @@ class Stat:
         return f"{self.mean * scale:.{digits}f} ± {self.std * scale:.{digits}f}{unit}"
 
 
-def compare(a: Stat | None, b: Stat | None) -> str:
-    """"higher", "lower", "no clear difference", or "too few seeds" (a against b)."""
-    if a is None or b is None or a.n < MIN_SEEDS or b.n < MIN_SEEDS:
-        return "too few seeds"
-    gap = a.mean - b.mean
-    if abs(gap) <= a.std + b.std:
-        return "no clear difference"
-    return "higher" if gap > 0 else "lower"
+@dataclass(frozen=True)
+class Quantity:
+    """Something an arm's runs measured, as a comparison names and shows it."""
+
+    label: str
+    scale: float  # to the unit shown: 100 for accuracies in points
+    unit: str
+    margin: float | None  # equivalence margin (stats.ACCURACY_MARGIN), None for none
+    timing: bool = False  # compared only when measured side by side
+    digits: int = 1  # decimals shown
+
+
+QUANTITIES = {
+    "test_acc": Quantity("test accuracy", 100, "points", stats.ACCURACY_MARGIN),
+    "peak_test_acc": Quantity("peak test accuracy", 100, "points", stats.ACCURACY_MARGIN),
+    "gap": Quantity("final train-test gap", 100, "points", stats.ACCURACY_MARGIN),
+    "test_loss": Quantity("final test loss", 1, "", None, digits=3),
+    "time_to_target": Quantity("time to target", 1, "s", None, timing=True),
+    "examples_per_sec": Quantity("examples/s", 1, "examples/s", None, timing=True, digits=0),
+    # view and reshape are timed alternately in one process: side by side by construction
+    "call_time": Quantity("time per call", 1e9, "ns", None, digits=0),
+}
 
 
 @dataclass
@@ -61,11 +85,14 @@ class Arm:
     series: str | None = None  # for experiments drawn as lines (e.g. the architecture)
     x: float | None = None  # where it sits on that line (e.g. the training-set size)
     params: int | None = None
+    config: TrainConfig | None = None  # the variant's config (its first seed's)
+    points: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # curves by run id
     stats: dict[str, Stat | None] = field(default_factory=dict)
 
     @property
-    def ended(self) -> list[Run]:
-        return [r for r in self.runs if not r.active]
+    def counted(self) -> list[Run]:
+        """Runs that ended by training out or diverging: every one counts."""
+        return [r for r in self.runs if r.status in ("finished", "diverged")]
 
     @property
     def diverged(self) -> list[Run]:
@@ -73,187 +100,145 @@ class Arm:
 
     @property
     def chance(self) -> list[Run]:
-        return [r for r in self.runs if at_chance(r)]
+        return [r for r in self.runs if r.status == "finished" and at_chance(r)]
 
     @property
     def learned(self) -> list[Run]:
-        """Finished runs that learned something: the ones accuracy is averaged over."""
+        """Finished runs that learned something."""
         return [r for r in self.runs if r.status == "finished" and r.test_acc is not None
                 and not at_chance(r)]
 
     @property
     def fails(self) -> bool:
-        """Every run that ended failed to learn (diverged or at chance)."""
-        ended = [r for r in self.ended if r.status in ("finished", "diverged")]
-        return bool(ended) and len(self.diverged) + len(self.chance) == len(ended)
+        """Every counted run failed to learn."""
+        return bool(self.counted) and not self.learned
+
+    @property
+    def success(self) -> tuple[int, int, float, float]:
+        """Runs that learned, runs counted, and the Wilson interval of the rate."""
+        k, n = len(self.learned), len(self.counted)
+        return (k, n, *stats.wilson(k, n))
+
+    def values(self, key: str) -> dict[int, float]:
+        """One value of a quantity per seed (see the module docstring for who counts)."""
+        if key == "test_acc":
+            return {r.config.seed: CHANCE if r.status == "diverged" else r.test_acc
+                    for r in self.counted if r.status == "diverged" or r.test_acc is not None}
+        out = {}
+        if key == "time_to_target":
+            for r in self.runs:
+                t = _run_value(r, key, self.points.get(r.id, [])) if reached(r) else None
+                if t is not None:
+                    out[r.config.seed] = t
+            return out
+        for r in self.learned:
+            v = _run_value(r, key, self.points.get(r.id, []))
+            if v is not None and math.isfinite(v):
+                out[r.config.seed] = v
+        return out
 
 
-def summarize(arm: Arm) -> Arm:
-    """Fill in the arm's statistics over its runs that learned."""
-    runs = arm.learned
-    arm.stats = {
-        "test_acc": Stat.of([r.test_acc for r in runs]),
-        "train_acc": Stat.of([r.train_acc for r in runs]),
-        # Train accuracy is the running mean over the last epoch, test accuracy its end point.
-        "gap": Stat.of([r.train_acc - r.test_acc for r in runs if r.train_acc is not None]),
-        "examples_per_sec": Stat.of([r.examples_per_sec for r in runs]),
-        "train_time": Stat.of([r.train_time for r in runs]),
-    }
-    return arm
-
-
-def failure(arm: Arm) -> str | None:
-    """How a variant failed to learn, in words, or None when it learned in every seed."""
-    n = len([r for r in arm.ended if r.status in ("finished", "diverged")])
-    parts = []
-    if arm.diverged:
-        steps = sorted(r.diverged_step for r in arm.diverged if r.diverged_step)
-        where = f" (first non-finite loss at step {steps[len(steps) // 2]})" if steps else ""
-        parts.append(f"diverged in {len(arm.diverged)} of {n} seeds{where}")
-    if arm.chance:
-        acc = Stat.of([r.test_acc for r in arm.chance])
-        dead = ", its ReLUs dead" if arm.runs[0].config.activation == "relu" else ""
-        parts.append(f"ended at chance accuracy ({acc.text(100, 1, ' %')}{dead}) in "
-                     f"{len(arm.chance)} of {n} seeds")
-    return "; ".join(parts) or None
-
-
-def pct(stat: Stat | None) -> str:
-    return "–" if stat is None else stat.text(100, 1, " %")
-
-
-def accuracy_verdict(arms: Sequence[Arm]) -> str:
-    """Which variant reaches the highest test accuracy, and which differ clearly from it."""
-    sentences = []
-    for arm in arms:
-        if arm.fails:
-            sentences.append(f"{arm.label} does not learn: it {failure(arm)}.")
-        elif f := failure(arm):
-            sentences.append(f"{arm.label} {f}; the others reach {pct(arm.stats['test_acc'])}.")
-    learning = [a for a in arms if not a.fails and a.stats.get("test_acc")]
-    if not learning:
-        return " ".join(sentences) or "No run has finished yet."
-    if any(a.stats["test_acc"].n < MIN_SEEDS for a in learning):
-        sentences.append("With one seed per variant there is no verdict yet: launch again to "
-                         "add seeds.")
-        return " ".join(sentences)
-    best = max(learning, key=lambda a: a.stats["test_acc"].mean)
-    clear, close = [], []
-    for arm in learning:
-        if arm is best:
-            continue
-        gap = 100 * (best.stats["test_acc"].mean - arm.stats["test_acc"].mean)
-        item = f"{arm.label} ({pct(arm.stats['test_acc'])}, {gap:.1f} points lower)"
-        (clear if compare(best.stats["test_acc"], arm.stats["test_acc"]) == "higher"
-         else close).append(item)
-    head = f"{best.label} reaches the highest test accuracy, {pct(best.stats['test_acc'])}"
-    if clear:
-        head += ", clearly above " + "; ".join(clear)
-    if close:
-        head += (". No clear difference from " if clear else ", but with no clear difference "
-                 "from ") + "; ".join(close) + " (within the spread over seeds)"
-    sentences.insert(0, head + ".")
-    return " ".join(sentences)
-
-
-def spread_verdict(arms: Sequence[Arm], key: str, what: str, scale: float = 100,
-                   unit: str = " points") -> str | None:
-    """Where a quantity (the train-test gap, the time) is largest and smallest, and whether
-    that difference is clear."""
-    have = [a for a in arms if not a.fails and a.stats.get(key)]
-    if len(have) < 2:
-        return None
-    lo = min(have, key=lambda a: a.stats[key].mean)
-    hi = max(have, key=lambda a: a.stats[key].mean)
-    verdict = compare(hi.stats[key], lo.stats[key])
-    said = {"higher": "a clear difference", "no clear difference": "no clear difference",
-            "too few seeds": "too few seeds to tell"}[verdict]
-    return (f"{what}: largest for {hi.label} ({hi.stats[key].text(scale, 1, unit)}), smallest "
-            f"for {lo.label} ({lo.stats[key].text(scale, 1, unit)}): {said}.")
-
-
-def cost_verdict(arms: Sequence[Arm]) -> str | None:
-    """What each variant costs: parameters and training speed."""
-    have = [a for a in arms if a.stats.get("examples_per_sec")]
-    if not have:
-        return None
-    parts = [f"{a.label} has {a.params:,} parameters and trains at "
-             f"{a.stats['examples_per_sec'].text(1, 0)} examples/s" for a in have]
-    fast = max(have, key=lambda a: a.stats["examples_per_sec"].mean)
-    slow = min(have, key=lambda a: a.stats["examples_per_sec"].mean)
-    if fast is not slow:
-        ratio = fast.stats["examples_per_sec"].mean / slow.stats["examples_per_sec"].mean
-        clear = compare(fast.stats["examples_per_sec"], slow.stats["examples_per_sec"])
-        parts.append(f"{fast.label} trains {ratio:.1f}x as fast as {slow.label}"
-                     + ("" if clear == "higher" else f" ({clear})"))
-    return "Cost: " + "; ".join(parts) + "."
-
-
-def series_verdict(arms: Sequence[Arm], x_name: str) -> str | None:
-    """Lines of test accuracy against x (e.g. training-set size): the series compared at each
-    x, and what the smallest x costs each series against the largest."""
-    series = sorted({a.series for a in arms if a.series})
-    xs = sorted({a.x for a in arms if a.x is not None})
-    if len(series) < 2 or not xs:
-        return None
-    at = {(a.series, a.x): a for a in arms}
-    sentences = []
-    for x in xs:
-        row = [at.get((s, x)) for s in series]
-        if any(a is None or a.stats.get("test_acc") is None for a in row):
-            continue
-        text = ", ".join(f"{a.series} {pct(a.stats['test_acc'])}" for a in row)
-        best = max(row, key=lambda a: a.stats["test_acc"].mean)
-        others = [a for a in row if a is not best]
-        clear = all(compare(best.stats["test_acc"], a.stats["test_acc"]) == "higher"
-                    for a in others)
-        said = f"{best.series} clearly higher" if clear else "no clear difference"
-        sentences.append(f"at {x:,.0f} {x_name}: {text} ({said})")
-    for s in series:
-        lo, hi = at.get((s, xs[0])), at.get((s, xs[-1]))
-        if lo and hi and lo.stats.get("test_acc") and hi.stats.get("test_acc"):
-            drop = 100 * (hi.stats["test_acc"].mean - lo.stats["test_acc"].mean)
-            sentences.append(f"{s} loses {drop:.1f} points going from {xs[-1]:,.0f} to "
-                             f"{xs[0]:,.0f} {x_name}")
-    return ("Test accuracy " + "; ".join(sentences) + ".") if sentences else None
+def _run_value(r: Run, key: str, points: list[dict[str, Any]]) -> float | None:
+    if key == "gap":
+        return None if r.train_acc is None else r.train_acc - r.test_acc
+    if key == "peak_test_acc":
+        return max((p["test_acc"] for p in points if p.get("test_acc") is not None),
+                   default=None)
+    losses = [p["test_loss"] for p in points if p.get("test_loss") is not None]
+    if key in ("test_loss", "test_loss_min"):
+        return (losses[-1] if key == "test_loss" else min(losses)) if losses else None
+    if key == "time_to_target":  # the first score at the target: wall time, scoring included
+        return next((p.get("elapsed") for p in points if p.get("test_acc") is not None
+                     and p["test_acc"] >= r.config.stop_at), None)
+    return getattr(r, key)
 
 
 def reached(run: Run) -> bool:
     """A run with a target (stop_at) that reached it."""
     stop_at = run.config.stop_at
-    return stop_at is not None and run.test_acc is not None and run.test_acc >= stop_at
+    return run.status == "finished" and stop_at is not None and run.test_acc is not None \
+        and run.test_acc >= stop_at
 
 
-def time_verdict(arms: Sequence[Arm]) -> str | None:
-    """Seconds of training to the target accuracy, per variant (the speed ladder): each step's
-    time, and the fastest."""
-    sentences = []
-    for s in sorted({a.series for a in arms}, key=str):
-        steps = [a for a in arms if a.series == s]
-        texts, best, times = [], None, []
-        for a in steps:
-            hit = [r for r in a.runs if reached(r)]
-            ended = [r for r in a.ended if r.status in ("finished", "diverged")]
-            if not ended:
+STAT_KEYS = ("test_acc", "test_acc_learned", "train_acc", "gap", "peak_test_acc", "test_loss",
+             "test_loss_min", "examples_per_sec", "train_time", "time_to_target")
+
+
+def summarize(arm: Arm) -> Arm:
+    """Fill in the arm's statistics: test accuracy over every counted run, the rest over the
+    runs that learned."""
+    arm.stats = {"test_acc": Stat.of(list(arm.values("test_acc").values())),
+                 "test_acc_learned": Stat.of([r.test_acc for r in arm.learned])}
+    for key in ("train_acc", "gap", "peak_test_acc", "test_loss", "test_loss_min",
+                "examples_per_sec", "train_time"):
+        arm.stats[key] = Stat.of([_run_value(r, key, arm.points.get(r.id, []))
+                                  for r in arm.learned])
+    arm.stats["time_to_target"] = Stat.of(list(arm.values("time_to_target").values()))
+    return arm
+
+
+@lru_cache(maxsize=256)
+def _start(config: TrainConfig) -> tuple:
+    """What fixes a seed's data order and initial weights, besides the seed."""
+    shapes = tuple((k, tuple(v.shape)) for k, v in build_lenet(config).state_dict().items())
+    size = min(DATASETS[config.dataset].train_size,
+               config.max_train_examples or DATASETS[config.dataset].train_size)
+    return config.dataset, size, config.data_loader, config.init, config.init_from, shapes
+
+
+def same_start(a: TrainConfig | None, b: TrainConfig | None) -> bool:
+    """Whether two variants' runs of one seed share data order and initial weights."""
+    return a is not None and b is not None and _start(a.replace(seed=0)) == _start(
+        b.replace(seed=0))
+
+
+@dataclass(frozen=True)
+class Compared:
+    """A declared comparison "a against b" of one quantity, decided."""
+
+    a: str
+    b: str
+    quantity: str
+    result: stats.Comparison
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.result
+        return {"a": self.a, "b": self.b, "quantity": self.quantity, "difference": r.diff,
+                "low": r.low, "high": r.high, "p": r.p, "p_holm": r.p_holm, "word": r.word,
+                "method": r.method, "resolvable": r.resolvable, "n_a": r.n_a, "n_b": r.n_b}
+
+
+def decide(declared: Sequence[tuple[str, str, str]],
+           values: Mapping[tuple[str, str], Mapping[int, float]],
+           pairable: Callable[[str, str], bool]) -> list[Compared]:
+    """Decide (a, b, quantity) comparisons together, from each arm's values by seed:
+    paired when pairable(a, b) and both ran the same seeds."""
+    samples = []
+    for a, b, q in declared:
+        va, vb = values[(a, q)], values[(b, q)]
+        same = pairable(a, b) and set(va) == set(vb)
+        seeds_a = sorted(va) if same else list(va)
+        seeds_b = seeds_a if same else list(vb)
+        samples.append(stats.Sample([va[s] for s in seeds_a], [vb[s] for s in seeds_b], same,
+                                    QUANTITIES[q].margin))
+    return [Compared(a, b, q, r) for (a, b, q), r in
+            zip(declared, stats.decide(samples), strict=True)]
+
+
+def compare(arms: Sequence[Arm], pairs: Sequence[tuple[str, str]], quantities: Sequence[str],
+            timed: bool) -> list[Compared]:
+    """The experiment's comparisons: each declared pair on each quantity; timings only when
+    the runs were measured side by side, times to a target only where every run got there."""
+    by_label = {a.label: a for a in arms}
+    declared = []
+    for q in quantities:
+        if QUANTITIES[q].timing and not timed:
+            continue
+        for a, b in pairs:
+            if q == "time_to_target" and not all(
+                    len(by_label[x].values(q)) == len(by_label[x].counted) for x in (a, b)):
                 continue
-            t = Stat.of([r.train_time for r in hit])
-            if t is None or len(hit) < len(ended):
-                texts.append(f"{a.label}: not reached in {a.runs[0].config.epochs} epochs"
-                             + (f" ({len(hit)} of {len(ended)} seeds did)" if hit else ""))
-                continue
-            texts.append(f"{a.label}: {t.text(1, 1, ' s')}")
-            times.append((a, t))
-            if best is None or t.mean < best[1].mean:
-                best = (a, t)
-        if texts:
-            target = steps[0].runs[0].config.stop_at if steps[0].runs else None
-            head = f"To {target:.0%} on {s}: " if target else f"{s}: "
-            tail = f" Fastest: {best[0].label}, {best[1].text(1, 1, ' s')}" if best else ""
-            if best:  # "fastest" only claims what the spread over seeds supports
-                close = [a.label for a, t in times
-                         if a is not best[0] and compare(t, best[1]) != "lower"
-                         and compare(t, best[1]) != "higher"]
-                tail += (f"; no clear difference from {', '.join(close)}." if close else
-                         ", clearly ahead of every other step.")
-            sentences.append(head + "; ".join(texts) + "." + tail)
-    return " ".join(sentences) or None
+            declared.append((a, b, q))
+    values = {(a.label, q): a.values(q) for a in arms for q in quantities}
+    return decide(declared, values,
+                  lambda a, b: same_start(by_label[a].config, by_label[b].config))

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import data
-from ..engine import EVAL_BATCH_CPU
 from ..runs import checkpoint
+from ..scoring import EVAL_BATCH_CPU
 from . import inference
 
 if TYPE_CHECKING:

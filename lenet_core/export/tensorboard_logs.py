@@ -33,8 +33,8 @@ from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
+from ..budget import batches_per_epoch
 from ..config import SPECS
-from ..engine import batches_per_epoch
 from ..runs.environment import LABELS
 from ..runs.records import Run
 from ..runs.store import RunStore

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from ..assets import DEFAULT_MODEL_PATH
 from ..config import ConfigError, TrainConfig
 from ..data import class_names as dataset_classes
 from ..model import build_lenet
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
     from .store import RunStore
 
 FORMAT = "lenet-lab/1"
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "assets" / "default-mnist.pt"
 DEFAULT_MODEL = "default"  # the model reference of the shipped model; any other is a run id
 DEFAULT_MODEL_LABEL = "Default MNIST model (shipped)"
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import data
+from ..budget import batches_per_epoch
+from ..scoring import CHANCE_ACCURACY  # below it a 10-class model has learned nothing
 
 if TYPE_CHECKING:
     from .records import Run
 
-# Below this test accuracy a 10-class model has learned nothing (chance is 0.1).
-CHANCE_ACCURACY = 0.2
 # The book's recipe trains 10 epochs of 235 steps (60,000 examples, batch 256): its sigmoid net
 # sits at loss 2.30 for most of the first epoch, then learns (80 % after 10 epochs).
 BOOK_STEPS = 2350
@@ -45,7 +45,6 @@ def diverged_x(run: Run) -> float | None:
     """Where a diverged run blew up, in epochs (the curves' x)."""
     if run.diverged_step is None:
         return None
-    from ..engine import batches_per_epoch
     per_epoch = run.progress.num_batches if run.progress else batches_per_epoch(run.config)
     return run.diverged_step / per_epoch
 
@@ -54,7 +53,6 @@ def steps_done(run: Run) -> int:
     """Optimizer steps the run took: as recorded, else what its config asks for."""
     if run.progress is not None:
         return run.progress.step
-    from ..engine import batches_per_epoch
     return run.config.epochs * batches_per_epoch(run.config)
 
 

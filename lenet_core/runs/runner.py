@@ -99,7 +99,8 @@ class StoreSink:
     def __call__(self, e: Event) -> None:
         if e.kind == "point" and e.point is not None:
             p = e.point
-            self.store.add_point(self.run_id, p.x, p.step, p.train_loss, p.train_acc, p.test_acc)
+            self.store.add_point(self.run_id, p.x, p.step, p.train_loss, p.train_acc, p.test_acc,
+                                 p.test_loss, p.elapsed)
         self._progress = e.progress()
 
     def _beat(self) -> None:

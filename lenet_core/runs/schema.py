@@ -67,7 +67,13 @@ ALTER TABLE runs ADD COLUMN variant TEXT
 _V4 = """
 ALTER TABLE runs ADD COLUMN environment TEXT
 """
-MIGRATIONS = (_V1, _V2, _V3, _V4)
+# Version 5: a curve point's test loss (mean cross-entropy on the test set), and when it was
+# reached (wall seconds since the first step, evaluations included: time to a target).
+_V5 = """
+ALTER TABLE metrics ADD COLUMN test_loss REAL;
+ALTER TABLE metrics ADD COLUMN elapsed REAL
+"""
+MIGRATIONS = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

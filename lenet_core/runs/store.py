@@ -21,9 +21,9 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import procs
 from ..config import TrainConfig
 from ..progress import Progress
+from . import procs
 from .environment import Environment
 from .errors import NoSuchExperiment, NoSuchRun, StoreError
 from .records import ACTIVE, STATUSES, ExperimentRecord, Run, experiment_from_row, name_problem, run_from_row
@@ -131,10 +131,12 @@ class RunStore:
                     (time.time(), progress.to_json() if progress else None, device, run_id))
 
     def add_point(self, run_id: str, x: float, step: int, train_loss: float | None = None,
-                  train_acc: float | None = None, test_acc: float | None = None) -> None:
-        self._write("INSERT INTO metrics (run_id, x, step, train_loss, train_acc, test_acc) "
-                    "VALUES (?,?,?,?,?,?)",
-                    (run_id, x, step, _finite(train_loss), train_acc, test_acc))
+                  train_acc: float | None = None, test_acc: float | None = None,
+                  test_loss: float | None = None, elapsed: float | None = None) -> None:
+        self._write("INSERT INTO metrics (run_id, x, step, train_loss, train_acc, test_acc, "
+                    "test_loss, elapsed) VALUES (?,?,?,?,?,?,?,?)",
+                    (run_id, x, step, _finite(train_loss), train_acc, test_acc,
+                     _finite(test_loss), elapsed))
 
     def finish(self, run_id: str, status: str, *, error: str | None = None,
                **final: Any) -> None:
@@ -236,8 +238,9 @@ class RunStore:
 
     def metrics(self, run_id: str) -> list[dict[str, Any]]:
         with self._db() as db:
-            rows = db.execute("SELECT x, step, train_loss, train_acc, test_acc FROM metrics "
-                              "WHERE run_id=? ORDER BY step, rowid", (run_id,)).fetchall()
+            rows = db.execute("SELECT x, step, train_loss, train_acc, test_acc, test_loss, "
+                              "elapsed FROM metrics WHERE run_id=? ORDER BY step, rowid",
+                              (run_id,)).fetchall()
         return [dict(r) for r in rows]
 
     def point_counts(self, run_ids: list[str]) -> dict[str, int]:

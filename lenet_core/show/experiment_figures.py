@@ -9,46 +9,82 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from ..experiments import verdicts
+from ..experiments import computed, verdict_text, verdicts
+from . import fmt
 from .figures import METRICS, layout, run_color
 
 NOT_LEARNED = "#E03131"
+WORD_COLORS = {"higher": "#2F9E44", "lower": "#E8590C", "equivalent": "#1971C2",
+               "inconclusive": "#868E96"}
 
 
 def _bars(labels: list[str], means: list[float | None], stds: list[float | None],
           colors: list[str], *, title: str, tickformat: str | None, hover: str,
-          text: list[str]) -> go.Figure:
+          values: list[str]) -> go.Figure:
+    """Horizontal bars with their error bars; each value is written in its row's label, so no
+    text sits on an error bar."""
+    ticks = [f"{label}  ·  {value}" if value else label
+             for label, value in zip(labels, values, strict=True)]
     fig = go.Figure(go.Bar(
         y=labels, x=[m or 0 for m in means], orientation="h", marker_color=colors,
         error_x=dict(type="data", array=[s or 0 for s in stds], visible=True),
-        text=text, textposition="outside", cliponaxis=False, hovertemplate=hover))
-    fig.update_yaxes(autorange="reversed", automargin=True)
+        hovertemplate=hover))
+    fig.update_yaxes(autorange="reversed", automargin=True, tickmode="array", tickvals=labels,
+                     ticktext=ticks)
     fig.update_xaxes(title_text=title, tickformat=tickformat, showgrid=True,
                      rangemode="tozero")
     return layout(fig, height=90 + 34 * len(labels), uirevision=title, legend=False)
 
 
 def arms_figure(arms: Sequence[verdicts.Arm], key: str = "test_acc") -> go.Figure:
-    """Each variant's mean ± std (test accuracy by default) as horizontal bars; a variant that
-    does not learn is drawn red at its (chance) accuracy."""
-    labels, means, stds, colors, text = [], [], [], [], []
+    """Each variant's mean ± std (test accuracy over every run by default) as horizontal bars;
+    a variant that does not learn is drawn red at its (chance) accuracy."""
+    labels, means, stds, colors, values = [], [], [], [], []
     for k, arm in enumerate(arms):
         stat = arm.stats.get(key)
-        if arm.fails and key == "test_acc":
-            stat = verdicts.Stat.of([r.test_acc for r in arm.chance])
         labels.append(arm.label)
         means.append(stat.mean if stat else None)
         stds.append(stat.std if stat else None)
         colors.append(NOT_LEARNED if arm.fails else run_color(k))
-        text.append("does not learn" if arm.fails else
-                    "" if stat is None else f"{stat.mean:.1%}" if key.endswith("acc")
-                    else f"{stat.mean:,.3g}")
-    title = {"test_acc": "test accuracy (mean ± std over seeds)",
-             "gap": "train - test accuracy", "train_time": "training seconds",
-             "examples_per_sec": "examples/s"}.get(key, key)
+        values.append("" if stat is None else
+                      f"{stat.mean:.1%}" + (" (did not learn)" if arm.fails else "")
+                      if key.endswith("acc") else f"{100 * stat.mean:.1f} points"
+                      if key == "gap" else f"{stat.mean:,.3g}")
+    title = {"test_acc": "test accuracy, mean ± std over seeds",
+             "gap": "train - test accuracy (runs that learned)",
+             "train_time": "training seconds", "examples_per_sec": "examples/s"}.get(key, key)
     return _bars(labels, means, stds, colors, title=title,
                  tickformat=".0%" if key.endswith("acc") or key == "gap" else None,
-                 hover="%{y}: %{x:.4g}<extra></extra>", text=text)
+                 hover="%{y}: %{x:.4g}<extra></extra>", values=values)
+
+
+def comparisons_figure(compared: Sequence[verdicts.Compared]) -> go.Figure:
+    """Each comparison as its difference with the Holm-adjusted interval, against 0, over a
+    grey band of +- the difference its seeds can resolve."""
+    done = [c for c in compared if c.result.diff is not None]
+    rows = [f"{c.a} vs {c.b} · {verdicts.QUANTITIES[c.quantity].label}" for c in done]
+    scale = [verdicts.QUANTITIES[c.quantity].scale for c in done]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(
+        y=rows, x=[2 * c.result.resolvable * k for c, k in zip(done, scale, strict=True)],
+        base=[-c.result.resolvable * k for c, k in zip(done, scale, strict=True)],
+        orientation="h", marker_color="#E9ECEF", name="what the seeds resolve (±)",
+        hovertemplate="resolvable: ±%{x:.2f}<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        y=rows, x=[c.result.diff * k for c, k in zip(done, scale, strict=True)], mode="markers",
+        marker=dict(size=10, color=[WORD_COLORS[c.result.word] for c in done]),
+        error_x=dict(type="data", symmetric=False,
+                     array=[(c.result.high - c.result.diff) * k for c, k in zip(done, scale,
+                                                                                strict=True)],
+                     arrayminus=[(c.result.diff - c.result.low) * k for c, k in
+                                 zip(done, scale, strict=True)]),
+        name="difference, Holm-adjusted interval", text=[c.result.word for c in done],
+        hovertemplate="%{y}: %{x:+.2f} (%{text})<extra></extra>"))
+    fig.add_vline(x=0, line_color="#495057", line_width=1)
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(title_text="difference (points for accuracies)", showgrid=True,
+                     zeroline=False)
+    return layout(fig, height=110 + 34 * max(1, len(rows)), uirevision="comparisons")
 
 
 def series_figure(arms: Sequence[verdicts.Arm], x_name: str) -> go.Figure:
@@ -68,23 +104,22 @@ def series_figure(arms: Sequence[verdicts.Arm], x_name: str) -> go.Figure:
 
 
 def time_figure(arms: Sequence[verdicts.Arm]) -> go.Figure:
-    """Seconds of training to the target for each step of the ladder; a step whose runs did
-    not all reach it is drawn red at its full training time, marked "not reached"."""
+    """Seconds to the target for each step of the ladder (test scoring included), over the
+    seeds that reached it; a step that not every seed reached is drawn red, with how many did."""
     labels, means, stds, colors, text = [], [], [], [], []
     for arm in arms:
-        hit = [r for r in arm.runs if verdicts.reached(r)]
-        ended = [r for r in arm.ended if r.status in ("finished", "diverged")]
-        times = verdicts.Stat.of([r.train_time for r in (hit if len(hit) == len(ended) else
-                                                        ended)])
+        times, k, n = arm.stats.get("time_to_target"), len(arm.values("time_to_target")), \
+            len(arm.counted)
         labels.append(arm.label)
         means.append(times.mean if times else None)
         stds.append(times.std if times else None)
-        missed = bool(ended) and len(hit) < len(ended)
+        missed = k < n
         colors.append(NOT_LEARNED if missed else run_color(0 if arm.series == arms[0].series
                                                             else 1))
-        text.append("not reached" if missed else "" if times is None else f"{times.mean:.1f} s")
-    return _bars(labels, means, stds, colors, title="seconds of training to the target",
-                 tickformat=None, hover="%{y}: %{x:.1f} s<extra></extra>", text=text)
+        text.append(("" if times is None else f"{times.mean:.1f} s") +
+                    (f" ({k} of {n} reached it)" if missed else ""))
+    return _bars(labels, means, stds, colors, title="seconds to the target (scoring included)",
+                 tickformat=None, hover="%{y}: %{x:.1f} s<extra></extra>", values=text)
 
 
 def layers_figure(rows: Sequence[Mapping[str, Any]]) -> go.Figure:
@@ -145,15 +180,44 @@ def curves_figure(arms: Sequence[verdicts.Arm],
 
 
 def table(arms: Sequence[verdicts.Arm]) -> list[dict[str, Any]]:
-    """One row per variant: seeds done, mean ± std of what was measured, and what failed."""
+    """One row per variant: runs that learned (with the rate's interval), mean ± std of what was
+    measured (test accuracy over every run, the rest over the runs that learned), failures."""
     def cell(arm: verdicts.Arm, key: str, scale: float, digits: int) -> str:
         s = arm.stats.get(key)
         return "–" if s is None else s.text(scale, digits)
 
-    return [{"Variant": a.label, "Seeds": f"{len(a.learned)}/{len(a.runs)}",
-             "Test acc (%)": cell(a, "test_acc", 100, 1),
-             "Train acc (%)": cell(a, "train_acc", 100, 1),
-             "Gap (points)": cell(a, "gap", 100, 1), "Parameters": a.params,
-             "Examples/s": cell(a, "examples_per_sec", 1, 0),
-             "Train time (s)": cell(a, "train_time", 1, 1),
-             "Did not learn": verdicts.failure(a) or ""} for a in arms]
+    rows = []
+    for a in arms:
+        k, n, low, high = a.success
+        rows.append({"Variant": a.label,
+                     "Learned": f"{k}/{n} ({100 * low:.0f}-{100 * high:.0f} %)" if n else "–",
+                     "Test acc (%)": cell(a, "test_acc", 100, 1),
+                     "Train acc (%)": cell(a, "train_acc", 100, 1),
+                     "Gap (points)": cell(a, "gap", 100, 1)})
+        if any(x.stats.get("peak_test_acc") for x in arms):
+            rows[-1]["Peak test acc (%)"] = cell(a, "peak_test_acc", 100, 1)
+        if any(x.stats.get("test_loss") for x in arms):
+            rows[-1]["Test loss, end"] = cell(a, "test_loss", 1, 3)
+            rows[-1]["Test loss, lowest"] = cell(a, "test_loss_min", 1, 3)
+        rows[-1] |= {"Parameters": a.params, "Examples/s": cell(a, "examples_per_sec", 1, 0),
+                     "Train time (s)": cell(a, "train_time", 1, 1),
+                     "Did not learn": verdict_text.failure_short(a)}
+    return rows
+
+
+def variant_rows(definition) -> list[dict[str, str]]:
+    """What a launch will train, before it is launched: each variant and what it changes."""
+    against: dict[str, list[str]] = {}
+    for a, b in definition.comparisons():
+        against.setdefault(a, []).append(b)
+    return [{"Variant": v.label,
+             "Changes from the base": ", ".join(f"{k}={fmt.value(x)}" for k, x in
+                                                v.changes.items()) or "none",
+             "Compared with": "; ".join(against.get(v.label, []))} for v in definition.variants]
+
+
+def case_table(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The view/reshape cases: what each op returned, and its time per call."""
+    return [{"Case": r["case"], "Op": r["op"],
+             "Result": r["error"] or ("a view (same storage)" if r["shares"] else "a copy"),
+             "Time per call (ns)": r["time"] or "not timed"} for r in computed.case_rows(rows)]

@@ -1,0 +1,103 @@
+"""docs/EXPERIMENTS.md, generated: the hand-typed introduction (docs/results/INTRO.md), then a
+summary and a section per shipped experiment, each rendered from its stored result
+(docs/results/NAME.json: `experiment show --json`, trimmed to what the document shows, plus
+how long the experiment took and under what load). Nothing else is typed by hand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import report_text
+from .catalog import EXPERIMENTS, question
+
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
+RESULTS = DOCS / "results"
+DOCUMENT = DOCS / "EXPERIMENTS.md"
+INTRO = RESULTS / "INTRO.md"  # the one part typed by hand
+# What a stored result keeps of a report: the per-run rows and configs are left out.
+KEPT = ("experiment", "id", "title", "measure", "max_train_examples", "timed", "settings",
+        "verdict", "comparisons", "table", "layers", "sizes", "cases", "ran")
+
+
+def trim(report: Mapping[str, Any], ran: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """A report as docs/results stores it; `ran`: how long it took and under what load."""
+    out = {k: report[k] for k in KEPT if k in report}
+    if ran is not None:
+        out["ran"] = dict(ran)
+    return out
+
+
+def load(folder: Path = RESULTS) -> list[dict[str, Any]]:
+    """The stored results, in the catalog's order."""
+    found = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
+    return [found[name] for name in EXPERIMENTS if name in found]
+
+
+def _compact(c: Mapping[str, Any]) -> str:
+    a, b, q, diff, interval, p, _, word, res = report_text.comparison_cells(c)
+    if diff == "–":
+        return f"{a} vs {b} ({q}): too few seeds"
+    tail = f", resolves {res}" if word == "inconclusive" else ""
+    return f"{a} vs {b} ({q}): {diff} {interval}, {word}{tail}"
+
+
+def answer(result: Mapping[str, Any]) -> str:
+    """One experiment's answer in a line: each arm that failed to learn, and each computed
+    comparison. Nothing is said that the result does not hold."""
+    parts = [f"{row['variant']}: {row['failed_to_learn']}" for row in result.get("table", [])
+             if row.get("failed_to_learn")]
+    parts += [_compact(c) for c in result.get("comparisons", [])]
+    if not parts:  # computed experiments: their verdict is the answer
+        return result["verdict"]
+    return "; ".join(parts) + "."
+
+
+def summary(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not results:
+        return ["## The answers, in one place", "", "No stored results yet: `python -m "
+                "lenet_core experiment rerun` runs the experiments and writes them.", ""]
+    lines = ["## The answers, in one place", "",
+             "Each line is generated from the experiment's comparisons below (same runs, same "
+             "rule); the words are the rule's: higher, lower, equivalent, inconclusive.", "",
+             "| question | answer measured here |", "| --- | --- |"]
+    for r in results:
+        title = EXPERIMENTS[r["experiment"]].title
+        lines.append(f"| {title} (`{r['experiment']}`) | {answer(r)} |")
+    return [*lines, ""]
+
+
+def timings(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """How long each experiment took, and how busy the machine was meanwhile."""
+    ran = [r for r in results if r.get("ran")]
+    if not ran:
+        return []
+    lines = ["## How long each took", "",
+             "| experiment | runs | wall time | load average (1 min): before, mean, max | "
+             "CPUs | date |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in ran:
+        x = r["ran"]
+        lines.append(f"| `{r['experiment']}` | {r['settings']['runs']} | "
+                     f"{x['seconds'] / 60:.1f} min | {x['load_before']:.2f}, {x['load_mean']:.2f}"
+                     f", {x['load_max']:.2f} | {x['cpus']} | {x['date']} |")
+    return [*lines, ""]
+
+
+def section(result: Mapping[str, Any]) -> str:
+    return report_text.markdown(result, question(result["experiment"]))
+
+
+def render(results: Sequence[Mapping[str, Any]], intro: str) -> str:
+    parts = [intro.rstrip(), "", report_text.HOW_TO_READ, "", *summary(results),
+             *timings(results)]
+    return "\n".join(parts) + "\n" + "\n".join(section(r) for r in results)
+
+
+def write(folder: Path = RESULTS, document: Path = DOCUMENT, intro: Path = INTRO) -> str:
+    """Render the document from the stored results and write it; returns the text."""
+    text = render(load(folder), intro.read_text())
+    document.write_text(text)
+    return text
