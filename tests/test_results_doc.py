@@ -53,7 +53,7 @@ def test_the_document_renders_every_stored_result_with_its_time(store, tmp_path)
     text = results_doc.render(results_doc.load(tmp_path), "# Intro\n")
     assert text.startswith("# Intro\n")
     assert "| Max or average pooling? (`qa-pooling`) | max-pool, sigmoid vs" in text
-    assert "| `qa-pooling` | 12 | 1.5 min | 0.10, 2.10, 2.40 | 2 | 2026-12-02 |" in text
+    assert "| `qa-pooling` | 12 | 1.5 min | 0.10, 2.10, 2.40 | 2 | 2026-12-02 | – |" in text
     assert "## `qa-pooling`: Max or average pooling?" in text
     assert "| max-pool, sigmoid | avg-pool, sigmoid | test accuracy | +2.0 points |" in text
 
@@ -70,4 +70,6 @@ def test_a_rerun_of_small_runs_writes_its_result_and_the_document(store, tmp_pat
     assert (c["a"], c["b"], c["n_a"], c["n_b"]) == ("MLP 72/64", "LeNet", 2, 2)
     assert document == tmp_path / "EXPERIMENTS.md"
     assert "## `qa-mlp-vs-cnn`: MLP or CNN?" in document.read_text()
+    # what differed from the definition is said beside its time
+    assert "| epochs 1, max_train_examples 512, seeds 2 |" in document.read_text()
     assert lines[0].startswith("qa-mlp-vs-cnn: 4 runs in ")

@@ -67,6 +67,9 @@ def add_parser(sub, parser_class) -> None:
     rr.add_argument("--timed", action=argparse.BooleanOptionalAction, default=None,
                     help="record every experiment as timed side by side (default: each "
                          "experiment's own setting); only on an otherwise idle machine")
+    rr.add_argument("--seeds", type=int, metavar="N",
+                    help="N seeds per variant instead of each experiment's own (recorded with "
+                         "the result, and said in the document)")
 
 
 def _executor(a) -> Executor:
@@ -113,8 +116,11 @@ def _docs(a: argparse.Namespace) -> int:
     if unknown := [n for n in a.names if n not in EXPERIMENTS]:
         raise UsageError(f"no experiment named {unknown[0]!r}; choose from "
                          f"{', '.join(EXPERIMENTS)}")
+    if a.seeds is not None and a.seeds < 1:
+        raise UsageError(f"--seeds must be 1 or more, got {a.seeds}")
     path = rerun.rerun(a.names or list(EXPERIMENTS), RunStore(), timed=a.timed,
-                       say=lambda line: print(line, file=sys.stderr))
+                       say=lambda line: print(line, file=sys.stderr),
+                       overrides={"seeds": a.seeds} if a.seeds else None)
     print(f"wrote {path}")
     return 0
 

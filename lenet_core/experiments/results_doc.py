@@ -77,12 +77,14 @@ def timings(results: Sequence[Mapping[str, Any]]) -> list[str]:
         return []
     lines = ["## How long each took", "",
              "| experiment | runs | wall time | load average (1 min): before, mean, max | "
-             "CPUs | date |", "| --- | --- | --- | --- | --- | --- |"]
+             "CPUs | date | changed from its definition |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in ran:
         x = r["ran"]
+        changed = ", ".join(f"{k} {v}" for k, v in sorted((x.get("overrides") or {}).items()))
         lines.append(f"| `{r['experiment']}` | {r['settings']['runs']} | "
                      f"{x['seconds'] / 60:.1f} min | {x['load_before']:.2f}, {x['load_mean']:.2f}"
-                     f", {x['load_max']:.2f} | {x['cpus']} | {x['date']} |")
+                     f", {x['load_max']:.2f} | {x['cpus']} | {x['date']} | {changed or '–'} |")
     return [*lines, ""]
 
 
