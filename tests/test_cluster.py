@@ -31,6 +31,10 @@ def running_with_points(store, run_id) -> bool:
     return store.get(run_id).status == "running" and len(store.metrics(run_id)) > 0
 
 
+def untimed(points: list[dict]) -> list[dict]:
+    return [{k: v for k, v in p.items() if k != "elapsed"} for p in points]
+
+
 def test_runs_train_on_ray_live_and_equal_a_local_run_with_the_same_seed(ray_cluster, store):
     configs = [QUICK.replace(seed=s) for s in (0, 1)]
     ids = [store.create(c, f"seed {c.seed}", executor="ray") for c in configs]
@@ -66,7 +70,8 @@ def test_runs_train_on_ray_live_and_equal_a_local_run_with_the_same_seed(ray_clu
         assert runner.execute(store, twin) == "finished"
     finally:
         torch.set_num_threads(threads)
-    assert store.metrics(twin) == store.metrics(ids[0])
+    # Every number the run computed is the same; only the wall clock it took may differ.
+    assert untimed(store.metrics(twin)) == untimed(store.metrics(ids[0]))
     local, remote = store.get(twin), runs[0]
     assert (local.train_loss, local.train_acc, local.test_acc) == \
         (remote.train_loss, remote.train_acc, remote.test_acc)
