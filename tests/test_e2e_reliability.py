@@ -179,20 +179,24 @@ def test_run_names_show_as_typed_on_every_page_and_fetch_nothing(server, browser
 
         go_to(page, "Compare", "compare")
         runs = {r.id: r for r in store.list()}
-        # Compare picks the two newest; add the third by typing its id, as a user can.
+        # Compare picks the two newest; add the third by typing the short id its label shows
+        # ("#866e"), as a user can.
         picker = page.get_by_test_id("stMultiSelect").first.get_by_role("combobox")
-        picker.fill(finished[0])
-        page.get_by_role("option", name=fmt.run_option_label(runs[finished[0]]),
+        picker.fill(f"#{finished[0][-4:]}")
+        page.get_by_role("option", name=fmt.short_label(runs[finished[0]]),
                          exact=True).click()
         page.keyboard.press("Escape")
         wait_ready(page)
         labels = [fmt.short_label(runs[i]) for i in finished]
-        for label in labels:  # the side-by-side panels
-            expect(main.get_by_test_id("stText").get_by_text(label, exact=True)).to_be_visible()
-        overlays = page.locator("[data-testid=stPlotlyChart]").filter(
-            has=page.locator(".legendtext")).first  # the first overlay chart's legend
-        legend = overlays.locator(".legendtext").all_text_contents()
-        assert sorted(legend) == sorted(labels)  # Plotly shows them as typed too
+        for label in labels:  # the side-by-side panels (and the colour key)
+            expect(main.get_by_test_id("stText").get_by_text(label, exact=True).first).to_be_visible()
+        # Plotly shows them as typed too: the first overlay's hover box names every run.
+        overlay = page.get_by_test_id("stPlotlyChart").first
+        overlay.locator(".nsewdrag").first.hover()
+        hover = overlay.locator(".hoverlayer .legendtext")
+        expect(hover).to_have_count(len(labels))
+        shown = [t.rsplit(" : ", 1)[0] for t in hover.all_text_contents()]  # "name : 0.0333"
+        assert sorted(shown) == sorted(labels)
         screenshot(page, "names-compare")
 
         assert page.locator("img[src*='127.0.0.1']").count() == 0
@@ -222,7 +226,7 @@ def test_a_server_killed_mid_run_and_restarted_shows_the_run_live(server, browse
     finally:
         _stopped(store, run.id)
     go_to(page, "Inspect", "inspect")  # the run finished before the restart still loads
-    choose(page, "Model", f"{fmt.short_label(done)} · {fmt.percent(done.test_acc)} test acc")
+    choose(page, "Model", fmt.model_option_label(done))
     expect(page.get_by_test_id("stMetric").filter(has_text="Prediction")).to_be_visible()
     screenshot(page, "restart-inspect")
     page.context.close()
