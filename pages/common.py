@@ -44,7 +44,10 @@ _TAB = "_tab"  # session state: the tab-visibility component's state
 # background would go on rerunning and redrawing for nobody.
 _TAB_VISIBILITY = st.components.v2.component("lenet_tab_visibility", js="""
 export default function ({ setStateValue }) {
-  const report = () => setStateValue("visible", document.visibilityState !== "hidden");
+  const report = () => {
+    window.lenetTabReportedAt = performance.now();  // browser tests wait for the rerun it causes
+    setStateValue("visible", document.visibilityState !== "hidden");
+  };
   document.addEventListener("visibilitychange", report);
   report();
   return () => document.removeEventListener("visibilitychange", report);

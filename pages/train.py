@@ -24,6 +24,16 @@ through_router()
 
 GROUP_COLUMNS = {"Data": 2, "Model": 3, "Optimisation": 2, "Engine": 2}  # fields per row
 
+# Start training sits at the bottom of a long form, the run it starts at the top of the other
+# column: on a laptop screen the run would be out of sight. After a start, this scrolls the
+# run view into sight (mounted once per start: its key names the run).
+_SCROLL_TO = st.components.v2.component("lenet_lab.scroll_to", js="""
+export default function ({ data }) {
+  const target = document.querySelector(data);
+  if (target) target.scrollIntoView({ block: "start", behavior: "instant" });
+}
+""")
+
 
 # --- form state -----------------------------------------------------------------------------
 # The form's values live in plain session state (remember/recall: kept across page switches),
@@ -124,7 +134,7 @@ def _start() -> None:
     run_id = runner.start(config, name=name or None, store=store())
     st.session_state.run_pick = remember("viewed_run", run_id)
     st.session_state.flash = f"Run {run_id} queued: it trains in the background."
-    st.session_state.scroll_to_run = True
+    st.session_state.scroll_to_run = run_id
 
 
 st.session_state.setdefault("form_errors", {})
@@ -288,9 +298,11 @@ left, right = st.columns([2, 3], gap="large")
 with left:
     st.subheader("New run")
     config_form()
-with right:
+with right, st.container(key="run-view"):
     st.subheader("Runs")
     runs_view()
+    if scroll := st.session_state.pop("scroll_to_run", None):
+        _SCROLL_TO(data=".st-key-run-view", key=f"scroll-{scroll}", height=0)
 
 
 # --- the network the form builds, drawn as the book draws it, before anything trains --------

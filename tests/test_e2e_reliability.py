@@ -23,6 +23,7 @@ from lenet_core.config import MODERN
 from lenet_core.runs import runner
 from lenet_core.runs.store import RunStore
 from lenet_core.show import fmt
+from tests.e2e_form import start_run
 from tests.e2e_support import (
     chart_points,
     choose,
@@ -30,7 +31,6 @@ from tests.e2e_support import (
     open_app,
     screenshot,
     start_app,
-    start_run,
     status_badge,
     stop_app,
     wait_ready,
