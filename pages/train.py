@@ -22,7 +22,9 @@ from pages.share import publish, restore_train
 
 through_router()
 
-GROUP_COLUMNS = {"Data": 2, "Model": 3, "Optimisation": 2, "Engine": 2}  # fields per row
+# Fields per row. Two: on a laptop screen (1280 px) a third cut values ("fashion-mnis") and
+# broke labels ("Architectu-re").
+GROUP_COLUMNS = {"Data": 2, "Model": 2, "Optimisation": 2, "Engine": 2}
 
 # Start training sits at the bottom of a long form, the run it starts at the top of the other
 # column: on a laptop screen the run would be out of sight. After a start, this scrolls the
@@ -294,7 +296,7 @@ st.title("Train")
 st.caption("LeNet-5 as the book trains it, in a background process: switch pages or close the "
            "tab, the run goes on. Runs queue and train one at a time.")
 restore_train(_open_link)  # a shared link's preset and fields into the form
-left, right = st.columns([2, 3], gap="large")
+left, right = st.columns([1, 1], gap="large")  # the form needs half the width at 1280 px
 with left:
     st.subheader("New run")
     config_form()

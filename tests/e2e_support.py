@@ -71,10 +71,13 @@ _SETTLE_HOOK = """(() => {
 
 # Settled: the script is idle, and it went idle after the last rerun request the page sent and
 # after the tab watcher's report (app.py mounts the watcher on every page but Draw; it reports
-# once mounted, which reruns the page: until then a rerun is due, though the page looks idle).
+# once mounted, which reruns the page: until then a rerun is due, though the page looks idle);
+# and every element is drawn (Streamlit loads each kind of widget's code on first use, and shows
+# a skeleton in its place until then).
 _SETTLED = """() => {
     const w = window.lenetSettle;
     if (!w || !document.querySelector('""" + READY + """')) return false;
+    if (document.querySelector('[data-testid=stSkeleton]')) return false;
     const watcher = !location.pathname.endsWith('/draw');
     const report = watcher ? (window.lenetTabReportedAt ?? Infinity) : -1;
     return w.idleAt > Math.max(w.sentAt, report);
