@@ -220,7 +220,7 @@ def run_header(run: Run) -> None:
         st.text(run.name)  # a name is data: never Markdown
         status_badge(run)
     st.caption(f"`{run.id}` · {run.config.dataset} · "
-               f"{run.config.epochs} epochs · batch {run.config.batch_size} · "
+               f"{fmt.count(run.config.epochs, 'epoch')} · batch {run.config.batch_size} · "
                f"{run.device or 'device not chosen yet'}")
 
 
@@ -232,7 +232,8 @@ def run_panel(run_id: str, shown: tuple) -> None:
     if (run.status, run.device) != shown:
         st.rerun()  # it started or ended: redraw the page once, header included
     if run.active:
-        frac, text = progress_line(run)
+        ahead = run.status == "queued" and fmt.queued_ahead(s.list(), run)
+        frac, text = progress_line(run, ahead=ahead)
         with st.container(horizontal=True, vertical_alignment="bottom"):
             st.progress(frac, text=text)
             if run.stop_requested:

@@ -128,7 +128,8 @@ def test_start_hands_the_form_config_to_the_runner(store, monkeypatch):
     (run,) = store.list()
     assert run.name == "smoke" and run.status == "queued"
     assert at.selectbox(key="run_pick").value == run.id
-    assert any("Queued" in (p.proto.text or "") for p in at.get("progress"))
+    # Nothing ahead of it: it is starting, not waiting ("Queued" flashed until the worker took it).
+    assert any((p.proto.text or "").startswith("Starting") for p in at.get("progress"))
     assert "Stop" in labels(at.button)
     assert "smoke" in [t.value for t in at.sidebar.text]  # the active runs
 
