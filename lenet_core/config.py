@@ -212,6 +212,10 @@ class ConfigError(ValueError):
 
 
 def _num(x: float) -> str:
+    """A bound in a message. 2**63 - 1 (the seed's) is said so: its 19 digits wrapped the
+    form's message over 4 lines."""
+    if float(x).is_integer() and x >= 2**32 and (int(x) + 1).bit_count() == 1:
+        return f"2^{(int(x) + 1).bit_length() - 1} - 1"
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 

@@ -171,6 +171,8 @@ def _widget(name: str, spec: Spec) -> None:
                         step=(0.001 if spec.kind == "float" else 0.01) if is_float else 1,
                         format="%.4f" if is_float else None,
                         placeholder="none" if is_float else "all 60,000", **kw)
+    if name == "max_train_examples" and (note := outcome.few_examples_note(v)):
+        st.caption(f":orange[:material/warning: {note}]")  # allowed, but said before it trains
     _error(name)
 
 

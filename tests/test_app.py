@@ -100,6 +100,29 @@ def test_bad_values_get_messages_next_to_their_fields_and_start_nothing(store):
     assert store.list() == []
 
 
+def test_a_tiny_training_set_is_allowed_but_said_before_it_trains(store, no_workers):
+    at = open_page()
+    form_field(at, "max_train_examples").set_value(5).run()
+    notes = [c.value for c in at.caption if c.value.startswith(":orange[")]
+    assert len(notes) == 1 and "5 examples, fewer than 10 a class" in notes[0]
+    form_field(at, "max_train_examples").set_value(1000).run()
+    assert not [c for c in at.caption if c.value.startswith(":orange[")]
+    form_field(at, "max_train_examples").set_value(5).run()
+    at = _start(at)
+    (run,) = store.list()
+    assert run.config.max_train_examples == 5  # a word, not a refusal
+
+
+def test_the_seeds_message_fits_a_narrow_field(store):
+    at = open_page()
+    form_field(at, "seed").set_value(-1)
+    at = _start(at)
+    (message,) = [c.value for c in at.caption if c.value.startswith(":red[")]
+    assert "from 0 to 2^63 - 1" in message
+    text = message.removeprefix(":red[:material/error:").removesuffix("]")
+    assert max(map(len, text.split())) <= 12  # no 19-digit number to wrap over lines
+
+
 def test_unavailable_device_is_refused_at_the_field(store, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     at = open_page()

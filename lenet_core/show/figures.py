@@ -103,8 +103,8 @@ def training_figure(points: Sequence[dict[str, Any]], epochs: int, *,
     fig.update_xaxes(title_text="epoch", range=[0, span * 1.02], showgrid=True)  # room for the end marker
     fig.update_layout(
         yaxis=dict(title_text="train loss", rangemode="tozero", showgrid=True),
-        yaxis2=dict(title_text="accuracy", overlaying="y", side="right", range=[0, 1.02],
-                    tickformat=".0%", showgrid=False))
+        yaxis2=dict(title_text="accuracy", overlaying="y", side="right", range=[0, 1],
+                    dtick=0.2, tickformat=".0%", showgrid=False))
     if diverged_at is not None:
         fig.add_vline(x=diverged_at, line=dict(color="#E03131", dash="dot", width=2),
                       annotation_text="diverged", annotation_font_color="#E03131")
