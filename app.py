@@ -8,7 +8,7 @@ runs that are training or waiting. Training itself happens in background process
 import streamlit as st
 
 from lenet_core.runs.errors import StoreError
-from lenet_core.show.fmt import progress_line
+from lenet_core.show.fmt import progress_line, queued_ahead
 from pages.common import (
     device_label,
     navigation,
@@ -39,7 +39,7 @@ def active_runs() -> None:
     if not runs:
         st.caption("None. Start one on the Train page.")
     for run in reversed(runs):  # oldest first: the order the queue runs them in
-        frac, text = progress_line(run, eta=False)
+        frac, text = progress_line(run, eta=False, ahead=queued_ahead(runs, run))
         st.text(run.name)  # a name is data: never Markdown
         status_badge(run)
         st.progress(frac, text=text if run.status == "running" else None)

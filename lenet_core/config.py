@@ -211,7 +211,9 @@ class ConfigError(ValueError):
         super().__init__("; ".join(f"{f}: {m}" for f, m in self.problems.items()))
 
 
-def _num(x: float) -> str:
+def _num(x: float) -> str:  # a bound in a message; the seed's 19 digits are said as 2^63 - 1
+    if float(x).is_integer() and x >= 2**32 and (int(x) + 1).bit_count() == 1:
+        return f"2^{(int(x) + 1).bit_length() - 1} - 1"
     return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 

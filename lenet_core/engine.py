@@ -61,7 +61,7 @@ class Event:
     def progress(self) -> Progress:
         """What a run's record keeps of this moment."""
         return Progress(self.epoch, self.batch, self.num_batches, self.step, self.total_steps,
-                        self.examples_per_sec, self.elapsed)
+                        self.examples_per_sec, self.elapsed, self.train_time)
 
 
 @dataclass

@@ -17,6 +17,7 @@ class Progress:
     total_steps: int
     examples_per_sec: float  # over the training time so far
     elapsed: float  # wall seconds since the run started
+    train_time: float | None = None  # seconds in training steps so far (None: older records)
 
     @property
     def fraction(self) -> float:
@@ -24,8 +25,12 @@ class Progress:
 
     @property
     def eta(self) -> float | None:
-        """Seconds left, at the pace so far."""
-        return (self.total_steps - self.step) * self.elapsed / self.step if self.step else None
+        """Seconds left, at the pace of the training steps so far. Not the wall time per step:
+        it counts loading the data and building the model as if every step took a share."""
+        if not self.step:
+            return None
+        spent = self.elapsed if self.train_time is None else self.train_time
+        return (self.total_steps - self.step) * spent / self.step
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -37,6 +42,6 @@ class Progress:
             return None
         d = json.loads(text)
         try:
-            return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
-        except KeyError:
+            return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls) if f.name in d})
+        except TypeError:  # a field without a default is missing
             return None

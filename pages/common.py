@@ -44,7 +44,10 @@ _TAB = "_tab"  # session state: the tab-visibility component's state
 # background would go on rerunning and redrawing for nobody.
 _TAB_VISIBILITY = st.components.v2.component("lenet_tab_visibility", js="""
 export default function ({ setStateValue }) {
-  const report = () => setStateValue("visible", document.visibilityState !== "hidden");
+  const report = () => {
+    window.lenetTabReportedAt = performance.now();  // browser tests wait for the rerun it causes
+    setStateValue("visible", document.visibilityState !== "hidden");
+  };
   document.addEventListener("visibilitychange", report);
   report();
   return () => document.removeEventListener("visibilitychange", report);
@@ -312,11 +315,12 @@ def status_badge(run: Run) -> None:
     st.badge(run.status, color=STATUS_COLORS[run.status])
 
 
-def show_key_figures(run: Run, *, columns: int = 5) -> None:
-    """The run's final numbers as st.metric tiles."""
-    cols = st.columns(columns)
-    for i, (label, value) in enumerate(tables.key_figures(run)):
-        cols[i % columns].metric(label, value)
+def show_key_figures(run: Run) -> None:
+    """The run's final numbers as st.metric tiles, each as wide as its number: in five equal
+    columns of a narrow column "22,345" was cut to "22,…". Tiles that do not fit wrap."""
+    row = st.container(horizontal=True, gap="medium", key=f"key-figures-{run.id}")
+    for label, value in tables.key_figures(run):
+        row.metric(label, value, width="content")
 
 
 def watch_tab() -> None:

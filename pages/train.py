@@ -22,47 +22,107 @@ from pages.share import publish, restore_train
 
 through_router()
 
-GROUP_COLUMNS = {"Data": 2, "Model": 3, "Optimisation": 2, "Engine": 2}  # fields per row
+# Fields per row. Two: on a laptop screen (1280 px) a third cut values ("fashion-mnis") and
+# broke labels ("Architectu-re").
+GROUP_COLUMNS = {"Data": 2, "Model": 2, "Optimisation": 2, "Engine": 2}
+
+# Start training sits at the bottom of a long form, the run it starts at the top of the other
+# column: on a laptop screen the run would be out of sight. After a start, this scrolls the
+# run view into sight (mounted once per start: its key names the run).
+_SCROLL_TO = st.components.v2.component("lenet_lab.scroll_to", js="""
+export default function ({ data }) {
+  const target = document.querySelector(data);
+  if (target) target.scrollIntoView({ block: "start", behavior: "instant" });
+}
+""")
 
 
 # --- form state -----------------------------------------------------------------------------
+# The form's values live in plain session state (remember/recall: kept across page switches),
+# never in widget state. Each widget is built with `value=` from them, keyed by a generation
+# (`cfg_<name>_<gen>`), and copies its value back on change. A widget's value set only through
+# st.session_state reaches the browser on the one run that sets it; a fresh tab's tab watcher
+# reports on mount and reruns the page before the browser has mounted the form, and that rerun
+# sent the widgets with their bare defaults (lr 0, epochs 0, empty lists), which the browser then
+# sent back as the user's values. With `value=`, every run sends the form's values. A preset or a
+# shared link writes new values and bumps the generation, so every widget is made afresh.
 
-def _fill(values: dict) -> None:
-    """Put config values into the form's widgets (a list field is a text box: "6, 16")."""
-    for name, v in values.items():
-        spec = SPECS[name]
-        st.session_state[f"cfg_{name}"] = spec.text(v) if spec.is_list else v
+def _as_widget(values: dict) -> dict:
+    """Config values -> the widgets' values (a list field is a text box: "6, 16")."""
+    return {n: SPECS[n].text(v) if SPECS[n].is_list else v for n, v in values.items()}
+
+
+def _form() -> dict:
+    """{"preset", "fields" (the widgets' values), "run_name", "gen"}: what the form shows."""
+    form = recall("train_form")
+    if form is None:
+        preset = next(iter(PRESETS))
+        form = remember("train_form", {"preset": preset, "run_name": "", "gen": 0,
+                                       "fields": _as_widget(PRESETS[preset].to_dict())})
+    return form
+
+
+def _set_form(preset: str, values: dict) -> None:
+    """New values for every field: the widgets are made afresh (a new generation)."""
+    form = _form()
+    form.update(preset=preset, gen=form["gen"] + 1, fields=_as_widget(values))
+    st.session_state.form_errors = {}
+
+
+def _key(name: str) -> str:
+    return f"cfg_{name}_{_form()['gen']}"
+
+
+def _keep(name: str) -> None:
+    """on_change: the widget's value into the form's state, at once."""
+    _form()["fields"][name] = st.session_state[_key(name)]
+
+
+def _keep_run_name() -> None:
+    _form()["run_name"] = st.session_state.run_name
 
 
 def _values() -> dict:
-    """The form's widgets -> TrainConfig's fields (unchecked; unreadable text stays text, and
-    the check names it)."""
-    out = {}
+    """The form -> TrainConfig's fields (unchecked; unreadable text stays text, and the check
+    names it). Adam's betas count only under Adam: another optimizer keeps the preset's."""
+    out, form = {}, _form()
     for name, spec in SPECS.items():
-        v = st.session_state[f"cfg_{name}"]
+        v = form["fields"][name]
         if spec.is_list:
             try:
                 v = spec.parse(v)
             except ValueError:
                 pass
         out[name] = v
+    if out["optimizer"] != "adam" and SPECS["betas"].problem(out["betas"]):
+        out["betas"] = PRESETS[form["preset"]].betas
     return out
 
 
 def _open_link(preset: str, values: dict) -> None:
     """A shared link: its preset, with the fields it sets over it."""
-    st.session_state.preset = preset
-    _fill({**PRESETS[preset].to_dict(), **values})
-    st.session_state.form_errors = {}
+    _set_form(preset, {**PRESETS[preset].to_dict(), **values})
 
 
 def _load_preset() -> None:
-    _fill(PRESETS[st.session_state.preset].to_dict())
-    st.session_state.form_errors = {}
+    preset = st.session_state[f"preset_{_form()['gen']}"]
+    _set_form(preset, PRESETS[preset].to_dict())
+
+
+def _sync() -> None:
+    """Every widget's value as this rerun reports it, into the form's state: when an edit and
+    the press of Start come in one rerun, Start's callback may run before the edit's."""
+    form = _form()
+    for name in SPECS:
+        if _key(name) in st.session_state:
+            form["fields"][name] = st.session_state[_key(name)]
+    if "run_name" in st.session_state:
+        form["run_name"] = st.session_state.run_name
 
 
 def _start() -> None:
-    name = st.session_state.run_name.strip()
+    _sync()
+    name = _form()["run_name"].strip()
     try:
         config = build(_values())
         problems = {}
@@ -76,17 +136,9 @@ def _start() -> None:
     run_id = runner.start(config, name=name or None, store=store())
     st.session_state.run_pick = remember("viewed_run", run_id)
     st.session_state.flash = f"Run {run_id} queued: it trains in the background."
+    st.session_state.scroll_to_run = run_id
 
 
-# First visit, or back from another page (Streamlit drops a widget's state when a page run
-# leaves it out): the form shows what it showed last. Field by field, so a field whose state was
-# dropped alone comes back with its value, never with the widget's bare default (lr 0).
-if missing := [n for n in SPECS if f"cfg_{n}" not in st.session_state]:
-    if "preset" not in st.session_state:
-        st.session_state.preset = recall("preset", next(iter(PRESETS)))
-    last = recall("form", PRESETS[st.session_state.preset].to_dict())
-    _fill({n: last[n] for n in missing if n in last})
-    _fill({n: getattr(PRESETS[st.session_state.preset], n) for n in missing if n not in last})
 st.session_state.setdefault("form_errors", {})
 if flash := st.session_state.pop("flash", None):
     st.toast(flash, icon=":material/rocket_launch:")
@@ -102,21 +154,25 @@ def _error(name: str) -> None:
 
 
 def _widget(name: str, spec: Spec) -> None:
-    key = f"cfg_{name}"
+    v = _form()["fields"][name]
+    kw = dict(key=_key(name), help=spec.help, on_change=_keep, args=(name,))
     if spec.kind == "choice":
-        st.selectbox(spec.label, spec.choices, key=key, help=spec.help)
+        st.selectbox(spec.label, spec.choices, index=spec.choices.index(v), **kw)
     elif spec.kind == "bool":
-        st.checkbox(spec.label, key=key, help=spec.help)
-    elif spec.kind == "float":
-        st.number_input(spec.label, step=0.001, format="%.4f", key=key, help=spec.help)
-    elif spec.kind == "optional-float":
-        st.number_input(spec.label, step=0.01, format="%.4f", key=key, help=spec.help,
-                        value=None, placeholder="none")
+        st.checkbox(spec.label, value=v, **kw)
     elif spec.is_list:
-        st.text_input(spec.label, key=key, help=spec.help, placeholder="none")
-    else:  # "int", "optional-int" (empty: no cap)
-        extra = dict(value=None, placeholder="all 60,000") if spec.kind == "optional-int" else {}
-        st.number_input(spec.label, step=1, key=key, help=spec.help, **extra)
+        # Betas mean something only to Adam: under another optimizer they are not checked.
+        off = name == "betas" and _form()["fields"]["optimizer"] != "adam"
+        st.text_input(spec.label, value=v, placeholder="none", disabled=off, **kw)
+    else:  # numbers; an optional one may be empty (no cap, no stop)
+        is_float = spec.kind in ("float", "optional-float")
+        number = float if is_float else int
+        st.number_input(spec.label, value=None if v is None else number(v),
+                        step=(0.001 if spec.kind == "float" else 0.01) if is_float else 1,
+                        format="%.4f" if is_float else None,
+                        placeholder="none" if is_float else "all 60,000", **kw)
+    if name == "max_train_examples" and (note := outcome.few_examples_note(v)):
+        st.caption(f":orange[:material/warning: {note}]")  # allowed, but said before it trains
     _error(name)
 
 
@@ -139,21 +195,22 @@ def _group(group: str) -> None:
 
 
 def config_form() -> None:
-    st.selectbox("Preset", list(PRESETS), key="preset", on_change=_load_preset,
+    form = _form()
+    st.selectbox("Preset", list(PRESETS), index=list(PRESETS).index(form["preset"]),
+                 key=f"preset_{form['gen']}", on_change=_load_preset,
                  help="Fills the form with a named recipe; edit any field afterwards.")
-    help_text = PRESET_HELP[st.session_state.preset]
+    help_text = PRESET_HELP[form["preset"]]
     st.caption(help_text[0].upper() + help_text[1:] + ".")
-    with st.form("train_form", border=True, enter_to_submit=False):
+    with st.container(border=True):
         for group in GROUPS:
             _group(group)
-        st.text_input("Run name", key="run_name", placeholder="optional: a name is made up")
+        st.text_input("Run name", value=form["run_name"], key="run_name",
+                      on_change=_keep_run_name, placeholder="optional: a name is made up")
         _error("run_name")
-        st.form_submit_button("Start training", type="primary", on_click=_start,
-                              icon=":material/play_arrow:", width="stretch")
+        st.button("Start training", type="primary", on_click=_start,
+                  icon=":material/play_arrow:", width="stretch")
     if st.session_state.form_errors:
         st.error("Fix the fields marked above; nothing was started.", icon=":material/error:")
-    remember("preset", st.session_state.preset)
-    remember("form", _values())
 
 
 # --- a run, live ----------------------------------------------------------------------------
@@ -165,7 +222,7 @@ def run_header(run: Run) -> None:
         st.text(run.name)  # a name is data: never Markdown
         status_badge(run)
     st.caption(f"`{run.id}` · {run.config.dataset} · "
-               f"{run.config.epochs} epochs · batch {run.config.batch_size} · "
+               f"{fmt.count(run.config.epochs, 'epoch')} · batch {run.config.batch_size} · "
                f"{run.device or 'device not chosen yet'}")
 
 
@@ -177,7 +234,8 @@ def run_panel(run_id: str, shown: tuple) -> None:
     if (run.status, run.device) != shown:
         st.rerun()  # it started or ended: redraw the page once, header included
     if run.active:
-        frac, text = progress_line(run)
+        ahead = run.status == "queued" and fmt.queued_ahead(s.list(), run)
+        frac, text = progress_line(run, ahead=ahead)
         with st.container(horizontal=True, vertical_alignment="bottom"):
             st.progress(frac, text=text)
             if run.stop_requested:
@@ -241,16 +299,18 @@ st.title("Train")
 st.caption("LeNet-5 as the book trains it, in a background process: switch pages or close the "
            "tab, the run goes on. Runs queue and train one at a time.")
 restore_train(_open_link)  # a shared link's preset and fields into the form
-left, right = st.columns([2, 3], gap="large")
+left, right = st.columns([1, 1], gap="large")  # the form needs half the width at 1280 px
 with left:
     st.subheader("New run")
     config_form()
-with right:
+with right, st.container(key="run-view"):
     st.subheader("Runs")
     runs_view()
+    if scroll := st.session_state.pop("scroll_to_run", None):
+        _SCROLL_TO(data=".st-key-run-view", key=f"scroll-{scroll}", height=0)
 
 
 # --- the network the form builds, drawn as the book draws it, before anything trains --------
 with right:
     form_network(_values())
-publish("train", links.train_params(st.session_state.preset, _values()))  # the link to it
+publish("train", links.train_params(_form()["preset"], _values()))  # the link to it

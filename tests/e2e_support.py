@@ -42,36 +42,66 @@ def serving(tmp: Path) -> Iterator[App]:
         stop_app(server)
 
 
+# Put in every page before it loads (open_app): when the page last sent a rerun request
+# (BackMsg.rerun_script, its first byte 0x5a: widget changes, fragment timers, the tab watcher's
+# report) and when the script state last became notRunning.
+_SETTLE_HOOK = """(() => {
+    if (window.lenetSettle) return;
+    const w = window.lenetSettle = {sentAt: -1, idleAt: -1};
+    const send = WebSocket.prototype.send;
+    WebSocket.prototype.send = function (data) {
+        const b = data instanceof ArrayBuffer ? new Uint8Array(data, 0, 1)
+            : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, 1) : null;
+        if (b && b[0] === 0x5a) w.sentAt = performance.now();
+        return send.call(this, data);
+    };
+    const watch = () => {
+        const app = document.querySelector('[data-testid=stApp]');
+        if (!app) return void requestAnimationFrame(watch);
+        const seen = () => {
+            if (app.dataset.testScriptState === 'notRunning') w.idleAt = performance.now();
+        };
+        seen();
+        new MutationObserver(seen).observe(app, {attributes: true,
+                                                 attributeFilter: ['data-test-script-state']});
+    };
+    document.readyState === 'loading' ? document.addEventListener('DOMContentLoaded', watch)
+                                      : watch();
+})()"""
+
+# Settled: the script is idle, and it went idle after the last rerun request the page sent and
+# after the tab watcher's report (app.py mounts the watcher on every page but Draw; it reports
+# once mounted, which reruns the page: until then a rerun is due, though the page looks idle);
+# and every element is drawn (Streamlit loads each kind of widget's code on first use, and shows
+# a skeleton in its place until then).
+_SETTLED = """() => {
+    const w = window.lenetSettle;
+    if (!w || !document.querySelector('""" + READY + """')) return false;
+    if (document.querySelector('[data-testid=stSkeleton]')) return false;
+    const watcher = !location.pathname.endsWith('/draw');
+    const report = watcher ? (window.lenetTabReportedAt ?? Infinity) : -1;
+    return w.idleAt > Math.max(w.sentAt, report);
+}"""
+
+
 def open_app(page: Page, url: str) -> None:
+    page.add_init_script(_SETTLE_HOOK)
     page.goto(url)
     wait_ready(page)
 
 
 def wait_ready(page: Page, timeout: float = 60_000) -> None:
-    """The script has finished its run, and it raised nothing."""
-    page.wait_for_selector(READY, timeout=timeout)
+    """The script has finished its run, no rerun is due, and the page shows no exception."""
+    if not page.evaluate("() => !!window.lenetSettle"):  # a page not opened by open_app
+        page.add_init_script(_SETTLE_HOOK)
+        page.evaluate(_SETTLE_HOOK)  # its sidebar's timer reruns it within seconds
+    page.wait_for_function(_SETTLED, timeout=timeout)
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
 def status_badge(page: Page, status: str):
     """The run panel's status badge showing `status`."""
     return page.get_by_test_id("stMain").get_by_text(status, exact=True).first
-
-
-def start_run(page: Page, *, preset: str, epochs: int, examples: int, name: str,
-              batch_size: int | None = None) -> None:
-    """Fill the Train form as a user would and press Start training."""
-    choose(page, "Preset", preset)
-    form = page.get_by_test_id("stForm")
-    form.get_by_role("spinbutton", name="Epochs", exact=True).fill(str(epochs))
-    form.get_by_role("spinbutton", name="Max train examples").fill(str(examples))
-    if batch_size:
-        form.get_by_role("spinbutton", name="Batch size").fill(str(batch_size))
-    choose(page, "Device", "cpu")
-    form.get_by_role("textbox", name="Run name").fill(name)
-    form.get_by_role("button", name="Start training").click()
-    expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value(
-        re.compile(f"^{re.escape(name)} · "))
 
 
 def go_to(page: Page, title: str, path: str) -> None:
@@ -91,8 +121,10 @@ def choose(page: Page, label: str, option: str) -> None:
     combo.focus()
     combo.press("ArrowDown")
     page.get_by_role("option", name=option, exact=True).click()
-    expect(combo).to_have_value(option)
+    # Until the rerun ends, a widget made afresh (the Train form's, after a preset) may show
+    # beside its stale self.
     wait_ready(page)
+    expect(combo).to_have_value(option)
 
 
 def prediction_value(page: Page):
@@ -163,6 +195,14 @@ def screenshot(page: Page, name: str) -> Path:
     wait_ready(page)
     page.screenshot(path=path, full_page=True)
     page.set_viewport_size(size)
+    return path
+
+
+def screenshot_viewport(page: Page, name: str) -> Path:
+    """What the user sees now, without scrolling, into tests/artifacts/."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=path)
     return path
 
 

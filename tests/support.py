@@ -94,3 +94,14 @@ def crafted_checkpoint(path: Path) -> Path:
     file `pwned` in the working folder."""
     path.write_bytes(pickle.dumps({"format": checkpoint.FORMAT, "x": _Exploit()}))
     return path
+
+
+def form_field(at, name: str):
+    """The Train form's widget (AppTest) for a TrainConfig field, or "preset": its key carries
+    the form's generation (cfg_lr_0, preset_0), which a preset or a link bumps."""
+    import re
+    key = re.compile(rf"^(cfg_{re.escape(name)}|{re.escape(name)})_\d+$")
+    found = [w for kind in (at.selectbox, at.number_input, at.checkbox, at.text_input)
+             for w in kind if w.key and key.match(w.key)]
+    assert len(found) == 1, f"{len(found)} widgets for {name}"
+    return found[0]

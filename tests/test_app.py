@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from lenet_core import data
 from lenet_core.config import MODERN, PRESETS, SPECS
 from lenet_core.runs import checkpoint, runner
-from tests.support import TWO_EPOCHS, add_run
+from tests.support import TWO_EPOCHS, add_run, form_field
 
 TIMEOUT = 60  # the first run imports torch and loads a dataset
 
@@ -44,30 +44,40 @@ def test_home_is_the_train_page_with_the_full_form(store):
     assert labels(at.number_input) == ["Max train examples", "Seed", "Learning rate", "Epochs",
                                        "Batch size", "Stop at test accuracy"]
     assert labels(at.text_input) == ["Conv channels", "Hidden", "Adam betas", "Run name"]
-    assert at.text_input(key="cfg_conv_channels").value == "6, 16"
-    assert at.selectbox(key="preset").value == next(iter(PRESETS)) == "d2l"  # the seed's recipe
-    assert at.number_input(key="cfg_lr").value == 0.9
+    assert form_field(at, "conv_channels").value == "6, 16"
+    assert form_field(at, "preset").value == next(iter(PRESETS)) == "d2l"  # the seed's recipe
+    assert form_field(at, "lr").value == 0.9
     assert "Start training" in labels(at.button)
     assert any("No runs yet" in i.value for i in at.info)
     assert any("Device:" in m.value for m in at.sidebar.markdown)
     assert any("None. Start one" in c.value for c in at.sidebar.caption)
 
 
-def test_every_config_field_has_a_widget(store):
+def _shown(at: AppTest, name: str):
+    """What the form's field shows, as a config value (a list box's text parsed)."""
+    value = form_field(at, name).value
+    return SPECS[name].parse(value) if SPECS[name].is_list else value
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_field_shows_its_preset_on_first_load(store, preset):
     at = open_page()
-    keys = {w.key for kind in (at.selectbox, at.number_input, at.checkbox, at.text_input)
-            for w in kind}
-    for name in SPECS:
-        assert f"cfg_{name}" in keys, name
+    if preset != next(iter(PRESETS)):
+        form_field(at, "preset").select(preset).run()
+    assert form_field(at, "preset").value == preset
+    recipe = PRESETS[preset]
+    for name in SPECS:  # each field's value, checked against the preset's own
+        assert _shown(at, name) == getattr(recipe, name), name
+    assert at.text_input(key="run_name").value == ""
 
 
 def test_a_preset_fills_the_form(store):
     at = open_page()
-    at.selectbox(key="preset").select("modern").run()
-    assert at.selectbox(key="cfg_optimizer").value == "adam"
-    assert at.selectbox(key="cfg_activation").value == "relu"
-    assert at.number_input(key="cfg_lr").value == pytest.approx(2e-3)
-    assert at.number_input(key="cfg_batch_size").value == 128
+    form_field(at, "preset").select("modern").run()
+    assert form_field(at, "optimizer").value == "adam"
+    assert form_field(at, "activation").value == "relu"
+    assert form_field(at, "lr").value == pytest.approx(2e-3)
+    assert form_field(at, "batch_size").value == 128
 
 
 def _start(at: AppTest) -> AppTest:
@@ -77,9 +87,9 @@ def _start(at: AppTest) -> AppTest:
 
 def test_bad_values_get_messages_next_to_their_fields_and_start_nothing(store):
     at = open_page()
-    at.number_input(key="cfg_epochs").set_value(0)
-    at.number_input(key="cfg_lr").set_value(-1.0)
-    at.text_input(key="cfg_conv_channels").input("6, 0")
+    form_field(at, "epochs").set_value(0)
+    form_field(at, "lr").set_value(-1.0)
+    form_field(at, "conv_channels").input("6, 0")
     at = _start(at)
     fields = [c.value for c in at.caption if c.value.startswith(":red[")]
     assert len(fields) == 3  # one message under each bad field
@@ -90,10 +100,33 @@ def test_bad_values_get_messages_next_to_their_fields_and_start_nothing(store):
     assert store.list() == []
 
 
+def test_a_tiny_training_set_is_allowed_but_said_before_it_trains(store, no_workers):
+    at = open_page()
+    form_field(at, "max_train_examples").set_value(5).run()
+    notes = [c.value for c in at.caption if c.value.startswith(":orange[")]
+    assert len(notes) == 1 and "5 examples, fewer than 10 a class" in notes[0]
+    form_field(at, "max_train_examples").set_value(1000).run()
+    assert not [c for c in at.caption if c.value.startswith(":orange[")]
+    form_field(at, "max_train_examples").set_value(5).run()
+    at = _start(at)
+    (run,) = store.list()
+    assert run.config.max_train_examples == 5  # a word, not a refusal
+
+
+def test_the_seeds_message_fits_a_narrow_field(store):
+    at = open_page()
+    form_field(at, "seed").set_value(-1)
+    at = _start(at)
+    (message,) = [c.value for c in at.caption if c.value.startswith(":red[")]
+    assert "from 0 to 2^63 - 1" in message
+    text = message.removeprefix(":red[:material/error:").removesuffix("]")
+    assert max(map(len, text.split())) <= 12  # no 19-digit number to wrap over lines
+
+
 def test_unavailable_device_is_refused_at_the_field(store, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     at = open_page()
-    at.selectbox(key="cfg_device").select("cuda")
+    form_field(at, "device").select("cuda")
     at = _start(at)
     assert any("no CUDA GPU is available" in c.value for c in at.caption)
     assert store.list() == []
@@ -108,9 +141,9 @@ def test_start_hands_the_form_config_to_the_runner(store, monkeypatch):
 
     monkeypatch.setattr(runner, "start", fake_start)
     at = open_page()
-    at.selectbox(key="preset").select("modern").run()
-    at.number_input(key="cfg_epochs").set_value(2)
-    at.number_input(key="cfg_max_train_examples").set_value(2048)
+    form_field(at, "preset").select("modern").run()
+    form_field(at, "epochs").set_value(2)
+    form_field(at, "max_train_examples").set_value(2048)
     at.text_input(key="run_name").input("smoke")
     at = _start(at)
     assert not at.exception, at.exception
@@ -118,7 +151,8 @@ def test_start_hands_the_form_config_to_the_runner(store, monkeypatch):
     (run,) = store.list()
     assert run.name == "smoke" and run.status == "queued"
     assert at.selectbox(key="run_pick").value == run.id
-    assert any("Queued" in (p.proto.text or "") for p in at.get("progress"))
+    # Nothing ahead of it: it is starting, not waiting ("Queued" flashed until the worker took it).
+    assert any((p.proto.text or "").startswith("Starting") for p in at.get("progress"))
     assert "Stop" in labels(at.button)
     assert "smoke" in [t.value for t in at.sidebar.text]  # the active runs
 
@@ -126,11 +160,11 @@ def test_start_hands_the_form_config_to_the_runner(store, monkeypatch):
 @pytest.mark.slow
 def test_start_launches_a_background_run_that_trains_with_the_form_values(store):
     at = open_page()
-    at.selectbox(key="preset").select("modern").run()
-    at.number_input(key="cfg_epochs").set_value(1)
-    at.number_input(key="cfg_max_train_examples").set_value(1024)
-    at.number_input(key="cfg_lr").set_value(0.0037)
-    at.selectbox(key="cfg_device").select("cpu")
+    form_field(at, "preset").select("modern").run()
+    form_field(at, "epochs").set_value(1)
+    form_field(at, "max_train_examples").set_value(1024)
+    form_field(at, "lr").set_value(0.0037)
+    form_field(at, "device").select("cpu")
     at = _start(at)
     assert not at.exception, at.exception
     (run,) = store.list()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from lenet_core.experiments.catalog import EXPERIMENTS
-from tests.support import add_run
+from tests.support import add_run, form_field
 
 TIMEOUT = 90
 HOSTILE = "![x](http://127.0.0.1:9/evil.png)"
@@ -32,22 +32,22 @@ def rendered_markdown(at: AppTest) -> str:
 
 def test_a_train_link_fills_the_form_and_the_form_fills_the_link(store):
     at = open_link("train", lr="0.05", epochs="3", conv_channels="8,24")
-    assert at.number_input(key="cfg_lr").value == 0.05
-    assert at.number_input(key="cfg_epochs").value == 3
-    assert at.text_input(key="cfg_conv_channels").value == "8, 24"
-    assert at.number_input(key="cfg_batch_size").value == 256  # the preset's, untouched
+    assert form_field(at, "lr").value == 0.05
+    assert form_field(at, "epochs").value == 3
+    assert form_field(at, "conv_channels").value == "8, 24"
+    assert form_field(at, "batch_size").value == 256  # the preset's, untouched
     assert [t.value for t in at.text if t.value.startswith("Link")] == []
     assert dict(at.query_params) == {"lr": "0.05", "epochs": "3", "conv_channels": "8,24"}
-    at.selectbox(key="preset").set_value("modern").run()  # the link follows the form
+    form_field(at, "preset").set_value("modern").run()  # the link follows the form
     assert dict(at.query_params)["preset"] == "modern"
 
 
 def test_a_train_link_with_a_preset_and_a_hostile_parameter(store):
     at = open_link("train", preset="modern", epochs="2", batch_size=HOSTILE,
                    **{"<img src=http://127.0.0.1:9/x.png>": "1"})
-    assert at.selectbox(key="preset").value == "modern"
-    assert at.number_input(key="cfg_epochs").value == 2
-    assert at.number_input(key="cfg_batch_size").value == 128  # modern's default
+    assert form_field(at, "preset").value == "modern"
+    assert form_field(at, "epochs").value == 2
+    assert form_field(at, "batch_size").value == 128  # modern's default
     lines = [t.value for t in at.text if t.value.startswith("Link parameter")]
     assert len(lines) == 2
     assert lines[0].startswith("Link parameter 'batch_size' ignored: must be a whole number")

@@ -8,6 +8,7 @@ table covers.
 from __future__ import annotations
 
 import math
+import re
 import sqlite3
 
 import pytest
@@ -19,7 +20,7 @@ from lenet_core.cli import args as cli_args
 from lenet_core.cli import main
 from lenet_core.config import PRESETS, SPECS, ConfigError, Spec, TrainConfig, check
 from lenet_core.runs.records import NAME_MAX
-from tests.support import add_run
+from tests.support import add_run, form_field
 
 # --- values, per kind of field ------------------------------------------------------------
 
@@ -222,12 +223,12 @@ def _open_train() -> AppTest:
 
 
 def _messages_after(at: AppTest) -> dict[str, str]:
-    """Each form field's key -> the caption right after its widget, if that caption is a field
+    """Each form field's name -> the caption right after its widget, if that caption is a field
     message."""
     out, last_key = {}, None
     for node in at.main:
-        if getattr(node, "key", None) and str(node.key).startswith("cfg_"):
-            last_key = node.key
+        if field := re.fullmatch(r"cfg_(\w+)_\d+", str(getattr(node, "key", None))):
+            last_key = field.group(1)
         elif node.type == "caption" and last_key and node.value.startswith(":red["):
             out[last_key] = node.value.replace("\\[", "[").replace("\\]", "]")
             last_key = None
@@ -237,10 +238,10 @@ def _messages_after(at: AppTest) -> dict[str, str]:
 @pytest.mark.parametrize("side", [0, 1], ids=["below the range", "above the range"])
 def test_form_shows_each_bad_number_beside_its_field_and_starts_nothing(store, side):
     at = _open_train()
+    form_field(at, "preset").select("modern").run()  # Adam: its betas are checked too
     bad = {name: v for name, spec in SPECS.items() if (v := form_value(spec, side)) is not None}
     for name, v in bad.items():
-        box = at.text_input if SPECS[name].is_list else at.number_input
-        box(key=f"cfg_{name}").set_value(v)
+        form_field(at, name).set_value(v)
     next(b for b in at.button if b.label == "Start training").click()
     at.run()
     assert not at.exception, at.exception
@@ -248,19 +249,37 @@ def test_form_shows_each_bad_number_beside_its_field_and_starts_nothing(store, s
     for name, v in bad.items():
         spec = SPECS[name]
         value = spec.parse(v) if spec.is_list else v
-        assert spec.problem(value) in beside.get(f"cfg_{name}", ""), name
+        assert spec.problem(value) in beside.get(name, ""), name
     assert any("nothing was started" in e.value for e in at.error)
     assert store.list() == []
 
 
 def test_form_offers_only_valid_choices(store):
     at = _open_train()
-    opening = PRESETS[at.selectbox(key="preset").value]  # the form opens on a preset
+    opening = PRESETS[form_field(at, "preset").value]  # the form opens on a preset
     for name, spec in SPECS.items():
         if spec.kind == "choice":
-            assert at.selectbox(key=f"cfg_{name}").options == [str(c) for c in spec.choices], name
+            assert form_field(at, name).options == [str(c) for c in spec.choices], name
         elif spec.kind == "bool":
-            assert at.checkbox(key=f"cfg_{name}").value is getattr(opening, name), name
+            assert form_field(at, name).value is getattr(opening, name), name
+
+
+def test_adam_betas_are_neither_editable_nor_checked_under_another_optimizer(store, no_workers):
+    at = _open_train()
+    form_field(at, "preset").select("modern").run()
+    form_field(at, "betas").set_value("1.5").run()  # bad for Adam
+    form_field(at, "optimizer").select("sgd").run()
+    assert form_field(at, "betas").disabled
+    next(b for b in at.button if b.label == "Start training").click()
+    at.run()
+    assert not [c.value for c in at.caption if c.value.startswith(":red[")]
+    (run,) = store.list()
+    assert run.config.optimizer == "sgd" and run.config.betas == PRESETS["modern"].betas
+    form_field(at, "optimizer").select("adam").run()  # back to Adam: the typed betas count
+    assert not form_field(at, "betas").disabled
+    next(b for b in at.button if b.label == "Start training").click()
+    at.run()
+    assert "betas" in _messages_after(at) and len(store.list()) == 1
 
 
 def test_form_refuses_a_run_name_that_is_too_long(store):
@@ -275,9 +294,9 @@ def test_form_refuses_a_run_name_that_is_too_long(store):
 def test_form_does_not_echo_typed_text_as_markdown(store):
     at = _open_train()
     list_field = next(name for name, spec in SPECS.items() if spec.is_list)
-    at.text_input(key=f"cfg_{list_field}").set_value("![p](http://127.0.0.1:9/leak.png)")
+    form_field(at, list_field).set_value("![p](http://127.0.0.1:9/leak.png)")
     next(b for b in at.button if b.label == "Start training").click()
     at.run()
-    message = _messages_after(at)[f"cfg_{list_field}"]
+    message = _messages_after(at)[list_field]
     assert "must be a list of whole numbers" in message and "http" not in message
     assert store.list() == []

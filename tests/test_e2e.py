@@ -17,6 +17,7 @@ from lenet_core.progress import Progress
 from lenet_core.runs.records import ACTIVE
 from lenet_core.runs.store import RunStore
 from pages.common import LIVE_REFRESH_S
+from tests.e2e_form import start_run
 from tests.e2e_support import (
     CHART,
     chart_points,
@@ -31,7 +32,6 @@ from tests.e2e_support import (
     screenshot,
     serving,
     set_visibility,
-    start_run,
     status_badge,
 )
 from tests.support import add_run, poll

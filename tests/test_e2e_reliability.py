@@ -7,6 +7,7 @@ terminal does) and starts it again on the same port.
 
 from __future__ import annotations
 
+import html
 import http.server
 import os
 import re
@@ -23,14 +24,16 @@ from lenet_core.config import MODERN
 from lenet_core.runs import runner
 from lenet_core.runs.store import RunStore
 from lenet_core.show import fmt
+from tests.e2e_form import start_run
 from tests.e2e_support import (
+    CHART,
     chart_points,
+    chart_trace_names,
     choose,
     go_to,
     open_app,
     screenshot,
     start_app,
-    start_run,
     status_badge,
     stop_app,
     wait_ready,
@@ -179,24 +182,21 @@ def test_run_names_show_as_typed_on_every_page_and_fetch_nothing(server, browser
 
         go_to(page, "Compare", "compare")
         runs = {r.id: r for r in store.list()}
-        # Compare picks the two newest; add the third by typing the short id its label shows
-        # ("#866e"), as a user can.
+        # Compare picks the two newest; add the third by typing its id, as a user can.
         picker = page.get_by_test_id("stMultiSelect").first.get_by_role("combobox")
-        picker.fill(f"#{finished[0][-4:]}")
+        picker.fill(f"#{finished[0][-4:]}")  # its options are short labels: name #tail
         page.get_by_role("option", name=fmt.short_label(runs[finished[0]]),
                          exact=True).click()
         page.keyboard.press("Escape")
         wait_ready(page)
         labels = [fmt.short_label(runs[i]) for i in finished]
-        for label in labels:  # the side-by-side panels (and the colour key)
+        for label in labels:  # the side-by-side panels
             expect(main.get_by_test_id("stText").get_by_text(label, exact=True).first).to_be_visible()
-        # Plotly shows them as typed too: the first overlay's hover box names every run.
-        overlay = page.get_by_test_id("stPlotlyChart").first
-        overlay.locator(".nsewdrag").first.hover()
-        hover = overlay.locator(".hoverlayer .legendtext")
-        expect(hover).to_have_count(len(labels))
-        shown = [t.rsplit(" : ", 1)[0] for t in hover.all_text_contents()]  # "name : 0.0333"
-        assert sorted(shown) == sorted(labels)
+        # The overlays have no legend (the colour key above serves them all): their traces'
+        # names are the labels, escaped for Plotly, which shows them as typed.
+        traced = {html.unescape(n) for k in range(page.locator(CHART).count())
+                  for n in chart_trace_names(page, k)}
+        assert set(labels) <= traced
         screenshot(page, "names-compare")
 
         assert page.locator("img[src*='127.0.0.1']").count() == 0

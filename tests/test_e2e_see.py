@@ -114,7 +114,7 @@ def test_draw_a_digit_and_every_layer_changes(app, page):
 def test_a_train_link_with_three_fields_opens_them_in_the_form(app, page):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     open_page(page, app.url + "/train?lr=0.05&epochs=3&conv_channels=8,24", "Train")
-    form = page.get_by_test_id("stForm")
+    form = page.get_by_test_id("stMain")  # the Train form is no st.form: its fields keep edits
     expect(form.get_by_role("spinbutton", name="Learning rate")).to_have_value("0.0500")
     expect(form.get_by_role("spinbutton", name="Epochs", exact=True)).to_have_value("3")
     expect(form.get_by_role("textbox", name="Conv channels")).to_have_value("8, 24")

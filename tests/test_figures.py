@@ -173,3 +173,19 @@ def test_each_fully_connected_layer_gets_its_own_row_and_units_axis():
     assert list(last.ticktext) == list(model.class_names)  # fc3's units are the classes
     rows = sorted(fig.layout["yaxis" + t.yaxis[1:]].domain for t in fig.data)
     assert all(below[1] <= above[0] for below, above in zip(rows, rows[1:], strict=False))
+
+
+def test_loss_and_accuracy_have_their_own_labelled_axes_and_one_test_point_shows():
+    # A 1-epoch run at chance: loss 2.30 all along, one test point at 11.5 %.
+    points = [{"x": k / 5, "train_loss": 2.30, "train_acc": 0.10} for k in range(1, 6)]
+    points.append({"x": 1.0, "test_acc": 0.115})
+    fig = figures.training_figure(points, epochs=1)
+    axes = {t.name: t.yaxis for t in fig.data}
+    assert axes == {"train loss": "y", "train acc": "y2", "test acc": "y2"}
+    assert fig.layout.yaxis.title.text == "train loss"
+    assert fig.layout.yaxis2.title.text == "accuracy" and fig.layout.yaxis2.side == "right"
+    low, high = fig.layout.yaxis2.range
+    assert (0.115 - low) / (high - low) > 0.1  # a tenth of the axis up, not on the x axis
+    (test,) = [t for t in fig.data if t.name == "test acc"]
+    assert list(test.x) == [1.0] and test.marker.size > 5 and test.cliponaxis is False
+    assert fig.layout.xaxis.range[1] > 1.0  # the x axis reaches past it

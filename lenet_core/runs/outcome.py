@@ -61,6 +61,15 @@ def examples_used(run: Run) -> int:
     return min(size, run.config.max_train_examples or size)
 
 
+def few_examples_note(cap: int | None) -> str | None:
+    """The form's word on a Max train examples too small to learn from, before anything
+    trains (None when the cap is fine, or not a number yet)."""
+    if not isinstance(cap, int) or cap >= FEW_EXAMPLES:
+        return None
+    return (f"{cap:,} example{'s' * (cap != 1)}, fewer than 10 a class: too few to learn 10 "
+            "classes from. Expect test accuracy near chance (10 %).")
+
+
 def _relu_at_high_lr(run: Run) -> bool:
     c = run.config
     return c.activation == "relu" and c.optimizer in ("sgd", "momentum") and c.lr >= RELU_HIGH_LR

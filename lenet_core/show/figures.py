@@ -82,19 +82,29 @@ def training_figure(points: Sequence[dict[str, Any]], epochs: int, *,
                     diverged_at: float | None = None, height: int = 380,
                     uirevision: str | None = None, title: str | None = None,
                     legend: bool = True) -> go.Figure:
-    """The seed's animator: train loss, train acc and test acc against epoch."""
+    """The seed's animator: train loss, train acc and test acc against epoch. Loss on the left
+    axis, accuracy on its own 0-100 % axis on the right: on one axis scaled to a loss of 2.3, an
+    accuracy near chance lay on the x axis."""
     fig = go.Figure()
     for key, label in METRICS.items():
         xs, ys = curve(points, key)
+        acc = key.endswith("acc")
+        # Test accuracy comes once an epoch: a bigger marker, so that a 1-epoch run's single
+        # point shows, drawn over the axis line at the range's end.
         fig.add_trace(go.Scatter(x=xs, y=ys, name=label, mode="lines+markers",
-                                 line=dict(width=2, **METRIC_STYLE[key]), marker=dict(size=5),
-                                 hovertemplate="%{y:.4f}"))
+                                 line=dict(width=2, **METRIC_STYLE[key]),
+                                 marker=dict(size=9 if key == "test_acc" else 5),
+                                 cliponaxis=False, yaxis="y2" if acc else "y",
+                                 hovertemplate="%{y:.1%}" if acc else "%{y:.4f}"))
     # The animator's fixed x range, as long as the points stay readable in it; long runs
     # follow the data instead.
     last = max((p["x"] for p in points), default=0.0)
     span = epochs if epochs <= FIXED_RANGE_EPOCHS else max(1, math.ceil(last))
     fig.update_xaxes(title_text="epoch", range=[0, span * 1.02], showgrid=True)  # room for the end marker
-    fig.update_yaxes(rangemode="tozero", showgrid=True)
+    fig.update_layout(
+        yaxis=dict(title_text="train loss", rangemode="tozero", showgrid=True),
+        yaxis2=dict(title_text="accuracy", overlaying="y", side="right", range=[0, 1],
+                    dtick=0.2, tickformat=".0%", showgrid=False))
     if diverged_at is not None:
         fig.add_vline(x=diverged_at, line=dict(color="#E03131", dash="dot", width=2),
                       annotation_text="diverged", annotation_font_color="#E03131")

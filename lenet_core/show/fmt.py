@@ -23,6 +23,11 @@ def duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def count(n: int, noun: str) -> str:
+    """1 -> "1 epoch", 2 -> "2 epochs", 12000 -> "12,000 epochs"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def percent(v: float | None) -> str:
     return "–" if v is None else f"{v:.1%}"
 
@@ -79,14 +84,20 @@ def field_message(message: str) -> str:
                      message)
 
 
-def progress_line(run: Run, *, eta: bool = True) -> tuple[float, str]:
-    """(fraction done, "Epoch 2/10 · batch 37/235 · 12,345 examples/s · ETA 0:42 · cpu")."""
+STARTING = "Starting: loading the data and building the model…"
+
+
+def progress_line(run: Run, *, eta: bool = True, ahead: bool = True) -> tuple[float, str]:
+    """(fraction done, "Epoch 2/10 · batch 37/235 · 12,345 examples/s · ETA 0:42 · cpu").
+    ahead: whether another run is ahead of this one in this machine's queue (queued_ahead);
+    a queued run with none is about to start, and says so."""
     if run.status == "queued":
-        return 0.0, ("Queued: waiting for a free worker on the Ray cluster" if run.executor == "ray"
-                     else "Queued: starts when the run ahead of it ends")
+        if run.executor == "ray":
+            return 0.0, "Queued: waiting for a free worker on the Ray cluster"
+        return 0.0, "Queued: starts when the run ahead of it ends" if ahead else STARTING
     p = run.progress
     if p is None:
-        return 0.0, "Starting: loading the data and building the model…"
+        return 0.0, STARTING
     parts = [f"Epoch {p.epoch + 1}/{run.config.epochs}", f"batch {p.batch}/{p.num_batches}",
              f"{p.examples_per_sec:,.0f} examples/s"]
     if eta:
@@ -94,3 +105,11 @@ def progress_line(run: Run, *, eta: bool = True) -> tuple[float, str]:
         if run.device:
             parts.append(run.device + (f" on {run.node} (Ray)" if run.executor == "ray" else ""))
     return p.fraction, " · ".join(parts)
+
+
+def queued_ahead(runs: list[Run], run: Run) -> bool:
+    """Whether an active run of this machine's queue came before `run` (they train one at a
+    time, oldest first)."""
+    return any(r.executor == "local" and r.id != run.id and
+               (r.status == "running" or r.status == "queued" and r.created_at < run.created_at)
+               for r in runs)
