@@ -18,7 +18,8 @@ from .device import DeviceError, resolve
 from .spec import Spec
 from .spec import spec_field as _spec
 
-SHIPPED_NETWORK = ("arch", "conv_channels", "kernel_size", "hidden")  # a fine-tune must match these
+# A fine-tune of the shipped model must match these.
+SHIPPED_NETWORK = ("arch", "conv_channels", "kernel_size", "hidden", "batch_norm")
 # The form's sections, in order; each field names its own.
 GROUPS = ("Data", "Model", "Optimisation", "Engine")
 INPUT_SIZE = 28  # MNIST and Fashion-MNIST images are 28x28
@@ -35,6 +36,10 @@ class TrainConfig:
     normalize: bool = _spec(False, "Normalise pixels", "Standardise pixels by the dataset's mean "
                             "and std; the book feeds [0, 1] as ToTensor gives", "Data", "bool",
                             wide=True)
+    augment: str = _spec("none", "Augment", "Random changes to each training batch, made on the "
+                         "device: none (the book); shift: up to 2 pixels each way; affine: also "
+                         "a small rotation (up to 10 degrees) and scale (up to 10 %)", "Data",
+                         "choice", choices=("none", "shift", "affine"))
     # Model
     arch: str = _spec("lenet", "Architecture", "lenet: the CNN; mlp: hidden layers only (the "
                       "Q&A's comparison)", "Model", "choice", choices=("lenet", "mlp"))
@@ -57,6 +62,12 @@ class TrainConfig:
         length=(0, 3))
     init: str = _spec("xavier", "Init", "xavier: uniform, as in the seed; default: PyTorch's",
                       "Model", "choice", choices=("xavier", "default"))
+    batch_norm: bool = _spec(False, "Batch norm", "Batch normalisation after each conv and "
+                             "hidden layer, before its activation (the book's batch-norm "
+                             "chapter); evaluation uses its running statistics", "Model", "bool")
+    dropout: float = _spec(0.0, "Dropout", "Zero this fraction of each hidden layer's outputs "
+                           "while training (0: none, as the book's LeNet)", "Model", "float",
+                           lo=0, hi=0.9)
     init_from: str = _spec("scratch", "Start from", "scratch: fresh weights; default: the shipped "
                            "MNIST model's weights, fine-tuned (its network: LeNet 6/16, kernel 5, "
                            "hidden 120/84)", "Model", "choice", choices=("scratch", "default"))
@@ -71,6 +82,9 @@ class TrainConfig:
                                      "the gradient's mean and square (PyTorch: 0.9, 0.999)",
                                      "Optimisation", "floats", lo=0, hi=1, hi_open=True,
                                      length=(2, 2))
+    weight_decay: float = _spec(0.0, "Weight decay", "L2 penalty on the conv and dense weights "
+                                "(not biases or batch norm), through the optimizer (0: none, "
+                                "the book)", "Optimisation", "float", lo=0, hi=1)
     schedule: str = _spec("constant", "Schedule", "constant: the book; onecycle: warm up, then "
                           "anneal", "Optimisation", "choice", choices=("constant", "onecycle"))
     epochs: int = _spec(10, "Epochs", "Passes over the training set", "Optimisation", "int",
@@ -147,7 +161,7 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
             problems["conv_channels"] = p
     if values.get("init_from") == "default" and "init_from" not in problems and any(
             _seq(values[k]) != getattr(DEFAULT_MODEL_RECIPE, k) for k in SHIPPED_NETWORK if k in values):
-        problems["init_from"] = "the shipped model is LeNet 6/16, kernel 5, hidden 120/84"
+        problems["init_from"] = "the shipped model is LeNet 6/16, kernel 5, hidden 120/84, no batch norm"
     if device_available and "device" in values and "device" not in problems:
         try:
             resolve(values["device"])
@@ -236,12 +250,17 @@ SPEEDRUN = MODERN.replace(conv_channels=(8, 16), hidden=(256,), batch_size=256, 
 # The seed's Q&A: ReLU at lr 0.9 does not learn (how, qa-activation measures); lr 0.1 trains.
 RELU_QA = D2L.replace(activation="relu", lr=0.1)
 
+# The book's batch-norm chapter: its LeNet with batch norm after each conv and hidden layer,
+# lr 1.0 (its first conv does not pad; here it keeps the book's LeNet padding).
+D2L_BN = D2L.replace(batch_norm=True, lr=1.0)
+
 # The recipe of the model shipped for Draw and Inspect (the book's widths, so ~250 KB);
 # `make default-model` retrains it with this preset.
 DEFAULT_MODEL_RECIPE = MODERN.replace(schedule="onecycle", lr=4e-3, epochs=5)
 
 PRESETS: dict[str, TrainConfig] = {"d2l": D2L, "modern": MODERN, "fast": FAST, "speedrun": SPEEDRUN,
-                                   "relu-qa": RELU_QA, "default-model": DEFAULT_MODEL_RECIPE}
+                                   "relu-qa": RELU_QA, "d2l-bn": D2L_BN,
+                                   "default-model": DEFAULT_MODEL_RECIPE}
 
 PRESET_HELP = {
     "d2l": "the book's recipe: sigmoid, avg-pool, SGD lr 0.9, 10 epochs, batch 256",
@@ -250,6 +269,8 @@ PRESET_HELP = {
     "speedrun": "8/16 channels, 256 hidden, pool before ReLU, batch 256, Adam (0.7, 0.9) one-cycle "
                 "8e-3, 2 epochs (3 for Fashion): quickest to 99 % MNIST / 90 % Fashion-MNIST",
     "relu-qa": "the Q&A: ReLU at lr 0.1 (at lr 0.9 it does not learn: see qa-activation)",
+    "d2l-bn": "the book's batch-norm LeNet: the d2l recipe with batch norm after each conv and "
+              "hidden layer, lr 1.0",
     "default-model": "the shipped MNIST model for Draw and Inspect",
 }
 

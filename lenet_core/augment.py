@@ -1,0 +1,64 @@
+"""Data augmentation on the device: random changes to each training batch, made with tensor ops
+where the batch already lives, so the loader stays a plain index gather.
+
+- shift: every image moved by whole pixels, up to MAX_SHIFT each way (nearest sampling: the
+  pixels themselves, moved);
+- affine: also turned by up to MAX_ROTATION degrees and scaled by up to MAX_SCALE either way,
+  then shifted by up to MAX_SHIFT pixels (bilinear sampling).
+
+The area moved in is background: what a 0 pixel becomes once prepared (0, or its standardised
+value). The random numbers come from the run's own CPU generator, seeded by the run's seed, so
+a run is reproducible on any device, and its data order is the same as without augmentation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import partial
+
+import torch
+from torch.nn import functional as F
+
+from . import data
+from .config import TrainConfig
+
+MAX_SHIFT = 2  # pixels, each way
+MAX_ROTATION = 10  # degrees, either way
+MAX_SCALE = 0.1  # 1 ± 10 %
+STREAM = 0x5EED_A06  # xor-ed into the seed: the augmentation's stream is not the shuffle's
+
+
+def augment(x: torch.Tensor, kind: str, generator: torch.Generator,
+            background: float = 0.0) -> torch.Tensor:
+    """(N, C, H, W) prepared images, each changed at random as `kind` says ("none": x itself);
+    the same shape, device and (channels-last) layout."""
+    if kind == "none":
+        return x
+    n, _, h, w = x.shape
+    # theta maps each output pixel's place to where it is read from, in [-1, 1] coordinates.
+    theta = torch.zeros(n, 2, 3)
+    turn = torch.zeros(n)
+    scale = torch.ones(n)
+    if kind == "affine":
+        turn = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(MAX_ROTATION)
+        scale = 1 + (torch.rand(n, generator=generator) * 2 - 1) * MAX_SCALE
+    cos, sin = torch.cos(turn) / scale, torch.sin(turn) / scale
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    shift = torch.randint(-MAX_SHIFT, MAX_SHIFT + 1, (n, 2), generator=generator)
+    theta[:, 0, 2] = shift[:, 0] * 2 / w  # whole pixels: 2/w apart
+    theta[:, 1, 2] = shift[:, 1] * 2 / h
+    grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+    out = F.grid_sample(x - background, grid, mode="nearest" if kind == "shift" else "bilinear",
+                        padding_mode="zeros", align_corners=False) + background
+    return out.contiguous(memory_format=torch.channels_last)
+
+
+def for_config(config: TrainConfig) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The run's augmentation, one batch in, one batch out; None for "none"."""
+    if config.augment == "none":
+        return None
+    blank = torch.zeros(1, 1, 1, dtype=torch.uint8)
+    background = float(data.prepare(blank, config.dataset, config.normalize))
+    rng = torch.Generator().manual_seed(config.seed ^ STREAM)
+    return partial(augment, kind=config.augment, generator=rng, background=background)
