@@ -60,14 +60,14 @@ class TrainConfig:
         (120, 84), "Hidden", "Widths of the hidden fully connected layers before the 10 "
         "outputs, 0 to 3 of them (the book: 120, 84)", "Model", "ints", lo=1, hi=4096,
         length=(0, 3))
-    init: str = _spec("xavier", "Init", "xavier: uniform, as in the seed; default: PyTorch's",
-                      "Model", "choice", choices=("xavier", "default"))
     batch_norm: bool = _spec(False, "Batch norm", "Batch normalisation after each conv and "
                              "hidden layer, before its activation (the book's batch-norm "
                              "chapter); evaluation uses its running statistics", "Model", "bool")
     dropout: float = _spec(0.0, "Dropout", "Zero this fraction of each hidden layer's outputs "
                            "while training (0: none, as the book's LeNet)", "Model", "float",
                            lo=0, hi=0.9)
+    init: str = _spec("xavier", "Init", "xavier: uniform, as in the seed; default: PyTorch's",
+                      "Model", "choice", choices=("xavier", "default"))
     init_from: str = _spec("scratch", "Start from", "scratch: fresh weights; default: the shipped "
                            "MNIST model's weights, fine-tuned (its network: LeNet 6/16, kernel 5, "
                            "hidden 120/84)", "Model", "choice", choices=("scratch", "default"))
