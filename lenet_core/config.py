@@ -162,12 +162,29 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
     if values.get("init_from") == "default" and "init_from" not in problems and any(
             _seq(values[k]) != getattr(DEFAULT_MODEL_RECIPE, k) for k in SHIPPED_NETWORK if k in values):
         problems["init_from"] = "the shipped model is LeNet 6/16, kernel 5, hidden 120/84, no batch norm"
+    if p := _single_batch_problem(values, problems):
+        problems["batch_norm"] = p
     if device_available and "device" in values and "device" not in problems:
         try:
             resolve(values["device"])
         except DeviceError as e:
             problems["device"] = str(e)
     return problems
+
+
+def _single_batch_problem(values: Mapping[str, Any], problems: Mapping[str, str]) -> str | None:
+    """Batch norm in training needs 2 or more examples in every batch (a batch of one has no
+    spread to normalise by): the batch size, and the last batch of an epoch."""
+    need = ("batch_norm", "batch_size", "max_train_examples", "dataset")
+    if not set(need) <= set(values) or set(need) & set(problems) or not values["batch_norm"]:
+        return None
+    size = DATASETS[values["dataset"]].train_size
+    n = min(size, values["max_train_examples"] or size)
+    bs = values["batch_size"]
+    if bs == 1 or n % bs == 1:
+        return (f"needs 2 or more examples in every batch: batch size {bs} over {n:,} examples "
+                "leaves a batch of 1; change the batch size or the number of examples")
+    return None
 
 
 def conv_padding(stage: int, kernel_size: int) -> int:

@@ -85,13 +85,12 @@ class TrainResult:
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
-    """config's optimizer over `params`; weight decay goes to the conv and dense weights only
-    (the tensors of 2 or more dimensions), as the book decays weights and not biases."""
+    """config's optimizer over `params`; weight decay only on the conv and dense weights (2 or
+    more dimensions), as the book decays weights, not biases (nor batch norm here)."""
     if config.weight_decay > 0:
         params = list(params)
-        params = [g for g in ({"params": [p for p in params if p.dim() > 1],
-                               "weight_decay": config.weight_decay},
-                              {"params": [p for p in params if p.dim() <= 1]}) if g["params"]]
+        params = [{"params": [p for p in params if p.dim() > 1], "weight_decay": config.weight_decay},
+                  {"params": [p for p in params if p.dim() <= 1]}]
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, betas=config.betas)
     momentum = 0.9 if config.optimizer == "momentum" else 0.0
@@ -271,8 +270,7 @@ class Trainer:
         return self._end_epoch()
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        if self.augment is not None:
-            xb = self.augment(xb)
+        xb = self.augment(xb)
         self.opt.zero_grad(set_to_none=True)
         logits = self.step_net(xb)
         loss = self.loss_fn(logits, yb)

@@ -15,11 +15,11 @@ from torch import nn
 
 from lenet_core import augment, data, engine
 from lenet_core.cli import main
-from lenet_core.config import D2L, MODERN, PRESETS, TrainConfig
+from lenet_core.config import D2L, MODERN, PRESETS, TrainConfig, check
 from lenet_core.explain import conv_explain, inference, saliency
 from lenet_core.model import build_lenet, summary
 from lenet_core.runs import checkpoint
-from lenet_core.show import architecture, tables
+from lenet_core.show import architecture, network_view, tables
 
 BN = PRESETS["d2l-bn"]
 BOOK_PARAMS = 61_706
@@ -198,7 +198,7 @@ def test_what_moves_in_is_the_background_of_standardised_images():
     blank = data.prepare(torch.zeros(8, 28, 28, dtype=torch.uint8), "fashion-mnist", True)
     out = augment.for_config(config)(blank)
     torch.testing.assert_close(out, blank)  # a blank image stays blank, edges included
-    assert augment.for_config(config.replace(augment="none")) is None
+    assert augment.for_config(config.replace(augment="none"))(blank) is blank
 
 
 def test_an_augmented_run_is_reproducible_and_differs_from_a_plain_one(fashion):
@@ -235,6 +235,15 @@ def test_bad_values_of_the_new_flags_are_refused_in_one_line(args, says, capsys)
     assert says in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("values", [dict(batch_size=1), dict(batch_size=256, max_train_examples=257),
+                                    dict(batch_size=59_999, max_train_examples=None)])
+def test_batch_norm_refuses_a_batch_of_one_example(values):
+    """BatchNorm1d cannot train on one example: refused before training, not mid-run."""
+    problems = check({**BN.replace(**values, batch_norm=False).__dict__, "batch_norm": True})
+    assert problems.keys() == {"batch_norm"} and "leaves a batch of 1" in problems["batch_norm"]
+    assert not check(BN.replace(**values, batch_norm=False).__dict__)
+
+
 def _loaded(config: TrainConfig, tmp_path) -> checkpoint.LoadedModel:
     torch.manual_seed(0)
     net = build_lenet(config)
@@ -269,6 +278,10 @@ def test_inspect_works_on_a_batch_norm_model(config, tmp_path, fashion):
     assert c.value == pytest.approx(float(out[want[1]][3, 4, 5]), abs=1e-5)
     assert [b.tag for b in architecture.boxes(config)] == \
         ["INPUT", "C1", "S2", "C3", "S4", "F5", "F6", "OUTPUT"]
+    # Draw's whole-network view: a panel per box, the output's probabilities summing to 1.
+    panels = network_view.panels(model, image)
+    assert [b.tag for b, _, _ in panels] == [b.tag for b in architecture.boxes(config)]
+    assert panels[-1][1].sum() == pytest.approx(1, abs=1e-5)
 
 
 def test_an_old_config_and_checkpoint_without_the_fields_load_as_the_book_had_them(tmp_path):
