@@ -36,19 +36,20 @@ def augment(x: torch.Tensor, kind: str, generator: torch.Generator,
     if kind == "none":
         return x
     n, _, h, w = x.shape
-    # theta maps each output pixel's place to where it is read from, in [-1, 1] coordinates.
-    theta = torch.zeros(n, 2, 3)
-    turn = torch.zeros(n)
-    scale = torch.ones(n)
+    # Where each output pixel reads from, in grid_sample's [-1, 1] coordinates (x, y): the
+    # pixel centres themselves, turned and scaled (affine), then moved by whole pixels.
+    base = F.affine_grid(torch.eye(2, 3, dtype=x.dtype, device=x.device)[None], [1, 1, h, w],
+                         align_corners=False)[0]  # (H, W, 2)
+    grid = base
     if kind == "affine":
         turn = (torch.rand(n, generator=generator) * 2 - 1) * math.radians(MAX_ROTATION)
         scale = 1 + (torch.rand(n, generator=generator) * 2 - 1) * MAX_SCALE
-    cos, sin = torch.cos(turn) / scale, torch.sin(turn) / scale
-    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+        cos, sin = torch.cos(turn) / scale, torch.sin(turn) / scale
+        turn_scale = torch.stack([torch.stack([cos, -sin], 1), torch.stack([sin, cos], 1)], 1)
+        grid = torch.einsum("hwj,nij->nhwi", base, turn_scale.to(x.device, x.dtype))  # (N, H, W, 2)
     shift = torch.randint(-MAX_SHIFT, MAX_SHIFT + 1, (n, 2), generator=generator)
-    theta[:, 0, 2] = shift[:, 0] * 2 / w  # whole pixels: 2/w apart
-    theta[:, 1, 2] = shift[:, 1] * 2 / h
-    grid = F.affine_grid(theta.to(x.device, x.dtype), list(x.shape), align_corners=False)
+    step = torch.tensor([2 / w, 2 / h])  # one pixel, in those coordinates
+    grid = grid + (shift * step).to(x.device, x.dtype).view(n, 1, 1, 2)
     out = F.grid_sample(x - background, grid, mode="nearest" if kind == "shift" else "bilinear",
                         padding_mode="zeros", align_corners=False) + background
     return out.contiguous(memory_format=torch.channels_last)
