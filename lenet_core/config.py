@@ -1,109 +1,28 @@
 """TrainConfig: every hyperparameter of a LeNet run, each declared once with its spec, plus presets.
 
 A field's spec (label, help, choices, range) sits beside it. The CLI's flags and the Train form's
-widgets are generated from the specs, and `check` is the one place values are validated: it
-returns every problem at once, by field.
+widgets are generated from the specs (lenet_core.spec), and `check` is the one place values are
+validated: it returns every problem at once, by field.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .data import DATASETS
 from .device import DeviceError, resolve
+from .spec import Spec
+from .spec import spec_field as _spec
 
-SHIPPED_NETWORK = ("arch", "conv_channels", "kernel_size", "hidden")  # a fine-tune must match these
+# A fine-tune of the shipped model must match these.
+SHIPPED_NETWORK = ("arch", "conv_channels", "kernel_size", "hidden", "batch_norm")
 # The form's sections, in order; each field names its own.
 GROUPS = ("Data", "Model", "Optimisation", "Engine")
 INPUT_SIZE = 28  # MNIST and Fashion-MNIST images are 28x28
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What a field means and which values it takes, for people (form, CLI help) and checks."""
-
-    label: str  # the form's label
-    help: str  # one sentence, shared by the CLI's --help and the form's tooltip
-    group: str  # the form section it appears in (GROUPS)
-    kind: str  # "choice", "int", "optional-int", "float", "optional-float", "bool", or the
-    # lists "ints" and "floats"
-    choices: tuple = ()  # "choice": the values allowed (strings or whole numbers)
-    lo: float = 0  # smallest value (each entry's, for "ints")
-    hi: float = 0  # largest value
-    lo_open: bool = False  # lo itself is not allowed
-    hi_open: bool = False  # hi itself is not allowed
-    length: tuple[int, int] = (1, 1)  # a list's fewest and most entries
-    flag: str | None = None  # the CLI flag, when not --field-name
-    wide: bool = False  # takes a whole row of the form
-
-    def problem(self, v: Any) -> str | None:
-        """Why `v` is not a valid value, or None."""
-        if self.kind == "choice":
-            same_type = isinstance(v, type(self.choices[0])) and not isinstance(v, bool)
-            return None if same_type and v in self.choices else \
-                f"must be one of {', '.join(map(str, self.choices))}; got {v!r}"
-        if self.kind == "bool":
-            return None if isinstance(v, bool) else f"must be true or false, got {v!r}"
-        if self.kind == "optional-float" and v is None:
-            return None
-        if self.kind in ("float", "optional-float"):
-            return self._float_problem(v)
-        if self.kind == "optional-int" and v is None:
-            return None
-        if self.is_list:
-            if not isinstance(v, (tuple, list)):
-                return f"must be a list of {'whole ' * (self.kind == 'ints')}numbers, got {v!r}"
-            lo, hi = self.length
-            if not lo <= len(v) <= hi:
-                want = str(lo) if lo == hi else f"{lo} to {hi}"
-                return f"needs {want} values, got {len(v)}"
-            check = self._int_problem if self.kind == "ints" else self._float_problem
-            return next((p for p in map(check, v) if p), None)
-        return self._int_problem(v)
-
-    @property
-    def is_list(self) -> bool:
-        return self.kind in ("ints", "floats")
-
-    def _float_problem(self, v: Any) -> str | None:
-        ok = _is_number(v) and math.isfinite(v) and (self.lo < v if self.lo_open
-                                                     else self.lo <= v) \
-            and (v < self.hi if self.hi_open else v <= self.hi)
-        return None if ok else (f"must be a number in {'(' if self.lo_open else '['}"
-                                f"{_num(self.lo)}, {_num(self.hi)}{')' if self.hi_open else ']'}"
-                                f", got {v!r}")
-
-    def _int_problem(self, v: Any) -> str | None:
-        if isinstance(v, bool) or not isinstance(v, int) or not self.lo <= v <= self.hi:
-            return f"must be a whole number from {_num(self.lo)} to {_num(self.hi)}, got {v!r}"
-        return None
-
-    def parse(self, text: str | list[str]) -> Any:
-        """A value from typed text (the CLI's words, a form's text box); raises ValueError.
-        A list takes a list of words or one text such as "6, 16" (empty: no entries)."""
-        if self.is_list:
-            words = text.replace(",", " ").split() if isinstance(text, str) else text
-            return tuple((int if self.kind == "ints" else float)(w) for w in words)
-        if self.kind in ("int", "optional-int"):
-            return int(text)
-        if self.kind in ("float", "optional-float"):
-            return float(text)
-        if self.kind == "choice" and self.choices and isinstance(self.choices[0], int):
-            return int(text)
-        return text
-
-    def text(self, v: Any) -> str:
-        """The inverse of parse, for a text box: (6, 16) -> "6, 16"."""
-        return ", ".join(str(x) for x in v) if self.is_list else str(v)
-
-
-def _spec(default: Any, label: str, help: str, group: str, kind: str, **kw: Any) -> Any:
-    return dataclasses.field(default=default, metadata={"spec": Spec(label, help, group, kind, **kw)})
 
 
 @dataclass(frozen=True)
@@ -117,6 +36,10 @@ class TrainConfig:
     normalize: bool = _spec(False, "Normalise pixels", "Standardise pixels by the dataset's mean "
                             "and std; the book feeds [0, 1] as ToTensor gives", "Data", "bool",
                             wide=True)
+    augment: str = _spec("none", "Augment", "Random changes to each training batch, made on the "
+                         "device: none (the book); shift: up to 2 pixels each way; affine: also "
+                         "a small rotation (up to 10 degrees) and scale (up to 10 %)", "Data",
+                         "choice", choices=("none", "shift", "affine"))
     # Model
     arch: str = _spec("lenet", "Architecture", "lenet: the CNN; mlp: hidden layers only (the "
                       "Q&A's comparison)", "Model", "choice", choices=("lenet", "mlp"))
@@ -137,6 +60,12 @@ class TrainConfig:
         (120, 84), "Hidden", "Widths of the hidden fully connected layers before the 10 "
         "outputs, 0 to 3 of them (the book: 120, 84)", "Model", "ints", lo=1, hi=4096,
         length=(0, 3))
+    batch_norm: bool = _spec(False, "Batch norm", "Batch normalisation after each conv and "
+                             "hidden layer, before its activation (the book's batch-norm "
+                             "chapter); evaluation uses its running statistics", "Model", "bool")
+    dropout: float = _spec(0.0, "Dropout", "Zero this fraction of each hidden layer's outputs "
+                           "while training (0: none, as the book's LeNet)", "Model", "float",
+                           lo=0, hi=0.9)
     init: str = _spec("xavier", "Init", "xavier: uniform, as in the seed; default: PyTorch's",
                       "Model", "choice", choices=("xavier", "default"))
     init_from: str = _spec("scratch", "Start from", "scratch: fresh weights; default: the shipped "
@@ -153,6 +82,9 @@ class TrainConfig:
                                      "the gradient's mean and square (PyTorch: 0.9, 0.999)",
                                      "Optimisation", "floats", lo=0, hi=1, hi_open=True,
                                      length=(2, 2))
+    weight_decay: float = _spec(0.0, "Weight decay", "L2 penalty on the conv and dense weights "
+                                "(not biases or batch norm), through the optimizer (0: none, "
+                                "the book)", "Optimisation", "float", lo=0, hi=1)
     schedule: str = _spec("constant", "Schedule", "constant: the book; onecycle: warm up, then "
                           "anneal", "Optimisation", "choice", choices=("constant", "onecycle"))
     epochs: int = _spec(10, "Epochs", "Passes over the training set", "Optimisation", "int",
@@ -211,18 +143,8 @@ class ConfigError(ValueError):
         super().__init__("; ".join(f"{f}: {m}" for f, m in self.problems.items()))
 
 
-def _num(x: float) -> str:  # a bound in a message; the seed's 19 digits are said as 2^63 - 1
-    if float(x).is_integer() and x >= 2**32 and (int(x) + 1).bit_count() == 1:
-        return f"2^{(int(x) + 1).bit_length() - 1} - 1"
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
-
-
 def _seq(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[str, str]:
@@ -239,13 +161,30 @@ def check(values: Mapping[str, Any], *, device_available: bool = False) -> dict[
             problems["conv_channels"] = p
     if values.get("init_from") == "default" and "init_from" not in problems and any(
             _seq(values[k]) != getattr(DEFAULT_MODEL_RECIPE, k) for k in SHIPPED_NETWORK if k in values):
-        problems["init_from"] = "the shipped model is LeNet 6/16, kernel 5, hidden 120/84"
+        problems["init_from"] = "the shipped model is LeNet 6/16, kernel 5, hidden 120/84, no batch norm"
+    if p := _single_batch_problem(values, problems):
+        problems["batch_norm"] = p
     if device_available and "device" in values and "device" not in problems:
         try:
             resolve(values["device"])
         except DeviceError as e:
             problems["device"] = str(e)
     return problems
+
+
+def _single_batch_problem(values: Mapping[str, Any], problems: Mapping[str, str]) -> str | None:
+    """Batch norm in training needs 2 or more examples in every batch (a batch of one has no
+    spread to normalise by): the batch size, and the last batch of an epoch."""
+    need = ("batch_norm", "batch_size", "max_train_examples", "dataset")
+    if not set(need) <= set(values) or set(need) & set(problems) or not values["batch_norm"]:
+        return None
+    size = DATASETS[values["dataset"]].train_size
+    n = min(size, values["max_train_examples"] or size)
+    bs = values["batch_size"]
+    if bs == 1 or n % bs == 1:
+        return (f"needs 2 or more examples in every batch: batch size {bs} over {n:,} examples "
+                "leaves a batch of 1; change the batch size or the number of examples")
+    return None
 
 
 def conv_padding(stage: int, kernel_size: int) -> int:
@@ -328,12 +267,17 @@ SPEEDRUN = MODERN.replace(conv_channels=(8, 16), hidden=(256,), batch_size=256, 
 # The seed's Q&A: ReLU at lr 0.9 does not learn (how, qa-activation measures); lr 0.1 trains.
 RELU_QA = D2L.replace(activation="relu", lr=0.1)
 
+# The book's batch-norm chapter: its LeNet with batch norm after each conv and hidden layer,
+# lr 1.0 (its first conv does not pad; here it keeps the book's LeNet padding).
+D2L_BN = D2L.replace(batch_norm=True, lr=1.0)
+
 # The recipe of the model shipped for Draw and Inspect (the book's widths, so ~250 KB);
 # `make default-model` retrains it with this preset.
 DEFAULT_MODEL_RECIPE = MODERN.replace(schedule="onecycle", lr=4e-3, epochs=5)
 
 PRESETS: dict[str, TrainConfig] = {"d2l": D2L, "modern": MODERN, "fast": FAST, "speedrun": SPEEDRUN,
-                                   "relu-qa": RELU_QA, "default-model": DEFAULT_MODEL_RECIPE}
+                                   "relu-qa": RELU_QA, "d2l-bn": D2L_BN,
+                                   "default-model": DEFAULT_MODEL_RECIPE}
 
 PRESET_HELP = {
     "d2l": "the book's recipe: sigmoid, avg-pool, SGD lr 0.9, 10 epochs, batch 256",
@@ -342,6 +286,8 @@ PRESET_HELP = {
     "speedrun": "8/16 channels, 256 hidden, pool before ReLU, batch 256, Adam (0.7, 0.9) one-cycle "
                 "8e-3, 2 epochs (3 for Fashion): quickest to 99 % MNIST / 90 % Fashion-MNIST",
     "relu-qa": "the Q&A: ReLU at lr 0.1 (at lr 0.9 it does not learn: see qa-activation)",
+    "d2l-bn": "the book's batch-norm LeNet: the d2l recipe with batch norm after each conv and "
+              "hidden layer, lr 1.0",
     "default-model": "the shipped MNIST model for Draw and Inspect",
 }
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from . import augment as augment_mod
 from . import data as data_mod
 from .assets import default_model_weights
 from .budget import batches_per_epoch, train_examples
@@ -84,6 +85,12 @@ class TrainResult:
 
 
 def make_optimizer(config: TrainConfig, params) -> torch.optim.Optimizer:
+    """config's optimizer over `params`; weight decay only on the conv and dense weights (2 or
+    more dimensions), as the book decays weights, not biases (nor batch norm here)."""
+    if config.weight_decay > 0:
+        params = list(params)
+        params = [{"params": [p for p in params if p.dim() > 1], "weight_decay": config.weight_decay},
+                  {"params": [p for p in params if p.dim() <= 1]}]
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, betas=config.betas)
     momentum = 0.9 if config.optimizer == "momentum" else 0.0
@@ -156,6 +163,7 @@ class Trainer:
         self.net = prepare_model(config, self.device)
         self.opt = make_optimizer(config, self.net.parameters())
         self.loss_fn = nn.CrossEntropyLoss()
+        self.augment = augment_mod.for_config(config)  # applied to each training batch
         # On the CPU: the data order never depends on the device.
         self.shuffle = torch.Generator().manual_seed(config.seed)
         self.num_batches = batches_per_epoch(config, len(ds.train_y))
@@ -262,6 +270,7 @@ class Trainer:
         return self._end_epoch()
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        xb = self.augment(xb)
         self.opt.zero_grad(set_to_none=True)
         logits = self.step_net(xb)
         loss = self.loss_fn(logits, yb)

@@ -38,11 +38,12 @@ def labels(widgets) -> list[str]:
 def test_home_is_the_train_page_with_the_full_form(store):
     at = open_page()
     assert [t.value for t in at.title] == ["Train"]
-    assert labels(at.selectbox) == ["Preset", "Dataset", "Architecture", "Activation", "Pooling",
-                                    "Kernel size", "Init", "Start from", "Optimizer", "Schedule",
-                                    "Device", "Compile", "Data loader"]
-    assert labels(at.number_input) == ["Max train examples", "Seed", "Learning rate", "Epochs",
-                                       "Batch size", "Stop at test accuracy"]
+    assert labels(at.selectbox) == ["Preset", "Dataset", "Augment", "Architecture", "Activation",
+                                    "Pooling", "Kernel size", "Init", "Start from", "Optimizer",
+                                    "Schedule", "Device", "Compile", "Data loader"]
+    assert labels(at.number_input) == ["Max train examples", "Dropout", "Seed", "Learning rate",
+                                       "Weight decay", "Epochs", "Batch size",
+                                       "Stop at test accuracy"]
     assert labels(at.text_input) == ["Conv channels", "Hidden", "Adam betas", "Run name"]
     assert form_field(at, "conv_channels").value == "6, 16"
     assert form_field(at, "preset").value == next(iter(PRESETS)) == "d2l"  # the seed's recipe

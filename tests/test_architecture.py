@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from PIL import Image
 
-from lenet_core.config import D2L, SPECS, TrainConfig, check
+from lenet_core.config import D2L, TrainConfig, check
 from lenet_core.model import summary
 from lenet_core.show import architecture as arch
 from lenet_core.show import architecture_render as render
@@ -22,8 +22,8 @@ THREE_STAGES = TrainConfig(conv_channels=(6, 16, 32), kernel_size=3, hidden=(64,
 
 def buildable() -> list[TrainConfig]:
     """Every shape of network the config can build: 1-3 stages, kernels 3/5/7, 0-3 hidden
-    layers, pooling before or after the activation, the MLP; batch norm where it exists."""
-    extra = [{"batch_norm": False}, {"batch_norm": True}] if "batch_norm" in SPECS else [{}]
+    layers, pooling before or after the activation, the MLP; with and without batch norm."""
+    extra = [{"batch_norm": False}, {"batch_norm": True}]
     configs = []
     for stages, k, hidden, pool_first, more in itertools.product(
             (1, 2, 3), (3, 5, 7), ((), (120,), (120, 84), (64, 32, 16)), (False, True), extra):
@@ -31,7 +31,8 @@ def buildable() -> list[TrainConfig]:
                       pool_first=pool_first, pooling="max" if pool_first else "avg", **more)
         if not check({**D2L.__dict__, **values}):
             configs.append(D2L.replace(**values))
-    return configs + [D2L.replace(arch="mlp", hidden=h) for h in ((), (256,), (120, 84))]
+    return configs + [D2L.replace(arch="mlp", hidden=h) for h in ((), (256,), (120, 84))] + \
+        [D2L.replace(arch="mlp", hidden=(120, 84), batch_norm=True, dropout=0.5)]
 
 
 def test_the_books_config_gives_the_books_figure():

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lenet_core import data
-from lenet_core.config import D2L, MODERN, SPECS
+from lenet_core.config import D2L, MODERN
 from lenet_core.explain import conv_explain
 from lenet_core.model import build_lenet
 from lenet_core.runs.checkpoint import LoadedModel
@@ -22,9 +22,9 @@ CONFIGS = {
     "pool first, max": MODERN.replace(pool_first=True),  # relu, max-pool, normalised input
     "max, tanh, kernel 7": D2L.replace(pooling="max", activation="tanh", kernel_size=7),
     "gelu, avg": D2L.replace(activation="gelu", normalize=True),
+    "batch norm": D2L.replace(batch_norm=True),  # its running statistics are used
+    "batch norm, pool first": MODERN.replace(batch_norm=True, pool_first=True),
 }
-if "batch_norm" in SPECS:  # once the config has it: its running statistics are used
-    CONFIGS["batch norm"] = D2L.replace(batch_norm=True)
 
 
 def model_for(config) -> LoadedModel:

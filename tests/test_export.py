@@ -18,7 +18,7 @@ from torch import nn
 
 from lenet_core import data
 from lenet_core.cli import main
-from lenet_core.config import MODERN, SPECS, TrainConfig
+from lenet_core.config import MODERN, TrainConfig
 from lenet_core.export import onnx_model
 from lenet_core.model import build_lenet
 from lenet_core.runs import checkpoint
@@ -137,12 +137,9 @@ SLOW_ARCHITECTURES = {
                                                         pooling="avg", hidden=(120, 84)),
     "2 stages, pool first, avg, 2 hidden": BASE.replace(pool_first=True, pooling="avg"),
 }
-
-if {"batch_norm", "dropout"} <= set(SPECS):  # issue 18's fields, once merged
-    ARCHITECTURES["batch norm and dropout, 2 hidden"] = MODERN.replace(batch_norm=True,
-                                                                       dropout=0.5)
-    SLOW_ARCHITECTURES["mlp, batch norm and dropout"] = BASE.replace(
-        arch="mlp", hidden=(128, 64), batch_norm=True, dropout=0.3)
+ARCHITECTURES["batch norm and dropout, 2 hidden"] = MODERN.replace(batch_norm=True, dropout=0.5)
+SLOW_ARCHITECTURES["mlp, batch norm and dropout"] = BASE.replace(
+    arch="mlp", hidden=(128, 64), batch_norm=True, dropout=0.3)
 
 
 @pytest.mark.parametrize("config", [

@@ -21,6 +21,7 @@ from torch import nn
 
 from .. import data
 from ..config import INPUT_SIZE
+from ..model import STRUCTURAL
 from ..runs.checkpoint import LoadedModel
 
 _POOLS = (nn.AvgPool2d, nn.MaxPool2d)
@@ -116,14 +117,11 @@ def _receptive_field(layers: list[nn.Module], row: int, col: int) -> tuple[tuple
     return (r0, c0, r1, c1), size
 
 
-_STRUCTURAL = (nn.Conv2d, *_POOLS, nn.Flatten, nn.Linear)  # what ends a run of element-wise layers
-
-
 def _chain(mods: dict[str, nn.Module], names: list[str], i: int, value: float,
            channel: int) -> tuple[list[Step], int]:
     """The element-wise layers from names[i] on applied to one value; and where they end."""
     steps = []
-    while i < len(names) and not isinstance(mods[names[i]], _STRUCTURAL):
+    while i < len(names) and not isinstance(mods[names[i]], STRUCTURAL):
         out = _elementwise(mods[names[i]], value, channel)
         steps.append(Step(names[i], type(mods[names[i]]).__name__, value, out))
         value, i = out, i + 1

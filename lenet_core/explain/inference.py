@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .. import data
+from ..model import STRUCTURAL
 from ..runs.checkpoint import LoadedModel
 from . import preprocess
 
@@ -76,11 +77,21 @@ def feature_maps(model: LoadedModel, image: torch.Tensor | np.ndarray) -> list[A
     return out
 
 
+_STRUCTURAL_TYPES = {cls.__name__ for cls in STRUCTURAL}
+
+
 def conv_stage_activations(acts: list[Activation]) -> list[Activation]:
     """The book's "activations of the first and second layer": each convolution's output after
-    the layer that follows it (its activation), in order; [] for an MLP."""
-    return [acts[i + 1] if i + 1 < len(acts) and acts[i + 1].output.shape == a.output.shape
-            else a for i, a in enumerate(acts) if a.type == "Conv2d"]
+    the element-wise layers that follow it (its activation, past a batch norm), in order; []
+    for an MLP."""
+    out = []
+    for i, a in enumerate(acts):
+        if a.type != "Conv2d":
+            continue
+        while i + 1 < len(acts) and acts[i + 1].type not in _STRUCTURAL_TYPES:
+            i += 1
+        out.append(acts[i])
+    return out
 
 
 def conv_kernels(model: LoadedModel) -> dict[str, torch.Tensor]:

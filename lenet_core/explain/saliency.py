@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from .. import data
+from ..model import STRUCTURAL
 from ..runs.checkpoint import LoadedModel
 
 METHODS = {"gradcam": "Grad-CAM", "smoothgrad": "SmoothGrad", "gradient": "Gradient"}
@@ -70,13 +71,17 @@ def smoothgrad(model: LoadedModel, image: torch.Tensor | np.ndarray, target: int
 
 
 def last_conv_stage(net: nn.Module) -> tuple[nn.Module, nn.Module] | None:
-    """(the last Conv2d, the layer right after it), in the order they run; None without one."""
+    """(the last Conv2d, the last element-wise layer right after it: its activation, past a
+    batch norm; the conv itself where pooling follows at once), in the order they run; None
+    without a conv."""
     leaves = [m for m in net.modules() if not list(m.children())]
     convs = [i for i, m in enumerate(leaves) if isinstance(m, nn.Conv2d)]
     if not convs:
         return None
-    k = convs[-1]
-    return leaves[k], leaves[k + 1] if k + 1 < len(leaves) else leaves[k]
+    k = end = convs[-1]
+    while end + 1 < len(leaves) and not isinstance(leaves[end + 1], STRUCTURAL):
+        end += 1
+    return leaves[k], leaves[end]
 
 
 def gradcam(model: LoadedModel, image: torch.Tensor | np.ndarray,

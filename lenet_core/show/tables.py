@@ -34,13 +34,18 @@ def _geometry(layer) -> dict[str, str]:
 
 def parameter_formula(layer) -> str:
     """How a layer's parameter count comes about: out × (in × k × k) + out biases for a
-    convolution, out × in + out for a fully connected layer; "" for layers without any."""
+    convolution, out × in + out for a fully connected layer, 2 × features for batch norm; ""
+    for layers without any."""
     if isinstance(layer, nn.Conv2d):
         out, inp, kh, kw = layer.weight.shape
         return f"{out} × ({inp}×{kh}×{kw}) + {out} = {out * inp * kh * kw + out:,}"
     if isinstance(layer, nn.Linear):
         out, inp = layer.weight.shape
         return f"{out} × {inp} + {out} = {out * inp + out:,}"
+    if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)) and layer.affine:
+        n = layer.num_features  # its running mean and variance are kept too, but not learned
+        per = "channel" if isinstance(layer, nn.BatchNorm2d) else "unit"
+        return f"2 × {n} (a scale and a shift per {per}) = {2 * n:,}"
     return ""
 
 
