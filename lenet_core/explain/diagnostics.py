@@ -4,12 +4,15 @@ A `Recorder` plugs into the engine's Trainer through its callbacks and, at each 
 describes every layer of the LeNet (an nn.Sequential):
 - each weight layer (conv, linear): the norm of its weight, of that weight's gradient, and the
   update-to-weight ratio ||w_after - w_before|| / ||w_before|| of its weight, averaged over the
-  steps since the previous record (the biases are left out, as is usual for this ratio);
+  steps since the previous record (every step during the dense start; between curve points
+  over RATIO_SAMPLES evenly spaced steps, which keeps the cost per step near nothing; the
+  biases are left out, as is usual for this ratio);
 - each activation layer, from one forward pass over a fixed probe batch of training images
-  (the first PROBE_SIZE, in eval mode, under no_grad): mean and standard deviation; for
-  sigmoid (and tanh) the saturated fraction, outputs below 0.02 or above 0.98 (tanh: beyond
-  +-0.96, the same points of its range); for ReLU the dead fraction, units (a channel of a
-  conv layer, a feature of a linear one) whose output is 0 for every probe example;
+  (the first PROBE_SIZE, in eval mode, under no_grad): for ReLU the dead fraction, units (a
+  channel of a conv layer, a feature of a linear one) whose output is 0 for every probe
+  example; over the first STATS_PROBE of them (a quarter of the cost): mean and standard
+  deviation, and for sigmoid (and tanh) the saturated fraction, outputs below 0.02 or above
+  0.98 (tanh: beyond +-0.96, the same points of its range);
 - histograms (HIST_BINS bins, from min to max) of each weight, gradient and activation.
 A layer whose numbers are not finite is reported as "non-finite": its dead fraction is then
 None, never "every unit dead" (a NaN network outputs nothing meaningful to count).
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 PROBE_SIZE = 256  # probe images: the first training images, the same at every record
 DENSE_STEPS = 50  # every step recorded up to here
 HIST_BINS = 32
+STATS_PROBE = 64  # activation mean, std, saturation, histogram: the first 64 probe images
+RATIO_SAMPLES = 8  # between curve points, the update ratio is averaged over ~8 sampled steps
 SATURATED = 0.02  # sigmoid outputs below this or above 1 - this are saturated
 NON_FINITE = "non-finite"
 _ACTIVATIONS = {nn.Sigmoid: "sigmoid", nn.ReLU: "relu", nn.Tanh: "tanh", nn.GELU: "gelu"}
@@ -62,20 +67,25 @@ def histogram(t: torch.Tensor, lo: float, hi: float) -> dict[str, Any]:
 
 
 def _activation_stats(kind: str, y: torch.Tensor) -> list[torch.Tensor]:
-    """[mean, std, min, max, finite, dead, saturated] of one activation output, as 0-d tensors
-    (read back together, once per record). y: (N, C, H, W) or (N, F)."""
-    yf = y.float()
-    nan = torch.tensor(float("nan"))
+    """[mean, std, min, max, dead, saturated] of one activation output, as 0-d tensors (read
+    back together, once per record); dead over the whole probe, the rest over its first
+    STATS_PROBE images. y: (N, C, H, W) or (N, F). A NaN makes min or max NaN (torch
+    propagates it), an infinity makes one infinite: that is how a non-finite layer is told,
+    without a pass of its own (a NaN among the other images also makes the dead count's
+    maximum NaN, hence not "dead": NaN <= 0 is false)."""
+    nan = torch.tensor(float("nan"), device=y.device)
     dead = sat = nan
     if kind == "relu":  # a unit is dead when it is 0 for every example (and every position)
-        alive = (yf != 0).flatten(2).any(2) if yf.dim() == 4 else (yf != 0)  # (N, C)
-        dead = 1 - alive.any(0).float().mean()
-    elif kind == "sigmoid":
-        sat = ((yf < SATURATED) | (yf > 1 - SATURATED)).float().mean()
+        unit_max = y.amax(dim=(0, 2, 3)) if y.dim() == 4 else y.amax(dim=0)  # (C,) ReLU >= 0
+        dead = (unit_max <= 0).float().mean()
+    y = y[:STATS_PROBE]
+    if kind == "sigmoid":  # below SATURATED or above 1 - SATURATED
+        sat = ((y - 0.5).abs() > 0.5 - SATURATED).float().mean()
     elif kind == "tanh":
-        sat = (yf.abs() > 1 - 2 * SATURATED).float().mean()
-    lo, hi = torch.aminmax(yf)
-    return [yf.mean(), yf.std(), lo, hi, torch.isfinite(yf).all().float(), dead, sat]
+        sat = (y.abs() > 1 - 2 * SATURATED).float().mean()
+    std, mean = torch.std_mean(y)
+    lo, hi = torch.aminmax(y)
+    return [mean, std, lo, hi, dead, sat]
 
 
 class Recorder:
@@ -104,33 +114,45 @@ class Recorder:
         self.probe_y = trainer.train_y[:self.probe_size]
         self.layers = weight_layers(self.net)
         self.weights = [m.weight for _, m in self.layers]
-        self.before = [w.detach().clone() for w in self.weights]
+        self.detached = [w.detach() for w in self.weights]  # the weights, updated in place
+        self.before = [w.clone() for w in self.detached]
         self.ratio_sum = torch.zeros(len(self.weights), device=trainer.device)
         self.ratio_steps = 0
         self._ready = True
 
     def before_update(self, trainer: Trainer) -> None:
-        """After backward, before the optimizer: keep the weights to measure the update."""
+        """After backward, before the optimizer: keep the weights to measure the update (on
+        the steps that are recorded or sampled for the update ratio)."""
         if not self._ready:
             self._setup(trainer)
-        torch._foreach_copy_(self.before, [w.detach() for w in self.weights])
-        self.loss_before, self.seen_before = trainer.loss_sum.clone(), trainer.seen
+        step, batch = trainer.step + 1, trainer.batch + 1  # the step being taken
+        self.recording = step <= self.dense_steps or batch % trainer.every == 0 \
+            or batch == trainer.num_batches
+        stride = max(1, trainer.every // RATIO_SAMPLES)
+        self.sampling = self.recording or batch % stride == 0
+        if self.sampling:
+            torch._foreach_copy_(self.before, self.detached)
+        self.loss_before = trainer.loss_sum.clone() if self.recording else None
+        self.seen_before = trainer.seen
 
     def after_update(self, trainer: Trainer) -> None:
-        with torch.no_grad():
-            delta = torch._foreach_sub([w.detach() for w in self.weights], self.before)
-            ratio = torch.stack(torch._foreach_norm(delta)) / \
-                torch.stack(torch._foreach_norm(self.before))
-            self.ratio_sum += ratio
-        self.ratio_steps += 1
-        at_point = trainer.batch % trainer.every == 0 or trainer.batch == trainer.num_batches
-        blew_up = trainer.device.type == "cpu" and not bool(torch.isfinite(trainer.loss_sum))
-        if trainer.step <= self.dense_steps or at_point or blew_up:
+        if self.sampling:
+            with torch.no_grad():  # ||w_after - w_before|| / ||w_before||, per layer, summed
+                before = torch._foreach_norm(self.before)
+                torch._foreach_sub_(self.before, self.detached)  # now -(the update)
+                norms = torch.stack(torch._foreach_norm(self.before) + before).view(2, -1)
+                self.ratio_sum += norms[0] / norms[1]
+            self.ratio_steps += 1
+        # On the CPU the engine reads the loss back every step anyway: a step whose loss is not
+        # finite (the run ends there, diverged) is recorded too.
+        blew_up = trainer.device.type == "cpu" and not bool(trainer.loss_sum.isfinite())
+        if self.recording or blew_up:
             self._record(trainer)
 
     def _record(self, trainer: Trainer) -> None:
         # this step's mean loss, from the engine's running sum of per-example losses
-        loss = (trainer.loss_sum - self.loss_before) / (trainer.seen - self.seen_before)
+        loss = torch.tensor(float("nan")) if self.loss_before is None else \
+            (trainer.loss_sum - self.loss_before) / (trainer.seen - self.seen_before)
         record = measure(self.net, self.layers, self.probe, self.probe_y,
                          self.ratio_sum / max(1, self.ratio_steps), loss)
         record.update(step=trainer.step, x=trainer.epoch + trainer.batch / trainer.num_batches)
@@ -151,7 +173,7 @@ def measure(net: nn.Module, layers: list[tuple[str, nn.Module]], probe: torch.Te
         gmin, gmax = torch.aminmax(g)
         wmin, wmax = torch.aminmax(w)
         scalars += [torch.linalg.vector_norm(w), torch.linalg.vector_norm(g), r,
-                    wmin, wmax, gmin, gmax, torch.isfinite(w).all().float()]
+                    wmin, wmax, gmin, gmax]
     for _, kind, y in acts:
         scalars += _activation_stats(kind, y)
     values = torch.stack([s.detach().float().cpu() for s in scalars]).tolist()
@@ -159,25 +181,25 @@ def measure(net: nn.Module, layers: list[tuple[str, nn.Module]], probe: torch.Te
     out: list[Record] = []
     k = 2
     for (name, m), _ in zip(layers, ratios, strict=True):
-        wn, gn, r, wmin, wmax, gmin, gmax, finite = values[k:k + 8]
-        k += 8
+        wn, gn, r, wmin, wmax, gmin, gmax = values[k:k + 7]
+        k += 7
         g = m.weight.grad
         out.append({"name": name, "kind": "weight", "weight_norm": _num(wn),
                     "grad_norm": _num(gn), "update_ratio": _num(r),
-                    "finite": bool(finite) and math.isfinite(gn),
+                    "finite": all(map(math.isfinite, (wmin, wmax, gmin, gmax))),
                     "hist": {"weight": histogram(m.weight.detach(), wmin, wmax),
                              "grad": histogram(g.detach() if g is not None else
                                                torch.zeros(1), gmin, gmax)}})
     for name, kind, y in acts:
-        mean, std, lo, hi, finite, dead, sat = values[k:k + 7]
-        k += 7
-        ok = bool(finite)
+        mean, std, lo, hi, dead, sat = values[k:k + 6]
+        k += 6
+        ok = math.isfinite(lo) and math.isfinite(hi)
         out.append({"name": name, "kind": "activation", "fn": kind, "units": y.shape[1],
                     "mean": _num(mean), "std": _num(std), "finite": ok,
                     "dead": _num(dead) if ok else None,
                     "saturated": _num(sat) if ok else None,
                     "state": None if ok else NON_FINITE,
-                    "hist": {"activation": histogram(y, lo, hi)}})
+                    "hist": {"activation": histogram(y[:STATS_PROBE], lo, hi)}})
     finite = math.isfinite(loss_v) and all(layer["finite"] for layer in out)
     return {"loss": _num(loss_v), "probe_loss": _num(probe_loss_v), "finite": finite,
             "state": None if finite else NON_FINITE, "layers": out}
