@@ -46,17 +46,59 @@ def diagnostics_cost(quick: bool = False, repeats: int | None = None) -> dict:
             runs[side].append(one_run(config, ds, side == "on"))
     med = {side: statistics.median(r["examples_per_sec"] for r in v) for side, v in runs.items()}
     cost = 1 - med["on"] / med["off"]
+    parts = components()
     return {"config": f"{config.epochs} epochs x {config.max_train_examples or 60_000:,} "
                       f"examples, batch {config.batch_size}, {config.activation}",
             "repeats": repeats, "off_examples_per_sec": med["off"],
             "on_examples_per_sec": med["on"], "cost": cost, "budget": BUDGET,
             "records": runs["on"][0]["records"], "compiled": runs["on"][0]["compiled"],
-            "load_average": os.getloadavg(),
+            "load_average": os.getloadavg(), "components": parts,
             "samples": {side: [r["examples_per_sec"] for r in v] for side, v in runs.items()}}
 
 
+def components(repeats: int = 20) -> dict:
+    """The cost in parts, each timed between plain training steps of the book's net (batch
+    256), so a machine's load weighs on both alike: a step, the per-step callbacks (on a step
+    that is sampled for the update ratio: the dearer path) and one record; then the share they
+    take of the book's 10-epoch recipe (2,350 steps, 100 records)."""
+    import time
+
+    import torch
+
+    from ..engine import Trainer
+    config = D2L.replace(epochs=1, max_train_examples=25_600, device="cpu", compile="off")
+    trainer = Trainer(config, dataset=data.load(config.dataset), compile=False)
+    recorder = Recorder(lambda record: None)
+    trainer.loss_sum = torch.zeros(())
+    xb, yb = trainer.train_x[:256], trainer.train_y[:256]
+    t = {"step": 0.0, "callbacks": 0.0, "record": 0.0}
+    for k in range(repeats + 2):
+        t0 = time.perf_counter()
+        trainer.opt.zero_grad()
+        trainer.loss_fn(trainer.net(xb), yb).backward()
+        trainer.opt.step()
+        t1 = time.perf_counter()
+        recorder.before_update(trainer)
+        recorder.sampling, recorder.recording = True, False
+        recorder.after_update(trainer)
+        t2 = time.perf_counter()
+        recorder.loss_before = trainer.loss_sum.clone()
+        recorder._record(trainer)
+        if k >= 2:  # the first two warm up
+            for key, dt in (("step", t1 - t0), ("callbacks", t2 - t1),
+                            ("record", time.perf_counter() - t2)):
+                t[key] += dt / repeats
+    steps, records = 2350, 100
+    return {"step_ms": 1e3 * t["step"], "callbacks_ms": 1e3 * t["callbacks"],
+            "record_ms": 1e3 * t["record"],
+            "book_cost": (steps * t["callbacks"] + records * t["record"]) / (steps * t["step"])}
+
+
 def describe(r: dict) -> str:
+    c = r["components"]
     return (f"diagnostics ({r['config']}, {r['records']} records): off "
             f"{r['off_examples_per_sec']:,.0f} ex/s, on {r['on_examples_per_sec']:,.0f} ex/s, "
             f"cost {100 * r['cost']:+.1f} % (budget {100 * r['budget']:.0f} %; load average "
-            f"{r['load_average'][0]:.1f})")
+            f"{r['load_average'][0]:.1f}); in parts: a step {c['step_ms']:.1f} ms, its "
+            f"callbacks {c['callbacks_ms']:.2f} ms, a record {c['record_ms']:.1f} ms: "
+            f"{100 * c['book_cost']:.1f} % of the book's 10 epochs")
