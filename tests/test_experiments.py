@@ -201,6 +201,9 @@ def test_qa_activation_end_to_end_on_capped_data(tmp_path, monkeypatch, capsys):
     assert dead["status"] == "diverged" or dead["test_acc"] < 0.2  # does not learn
     assert runs["ReLU, lr 0.1"]["status"] == "finished" and runs["ReLU, lr 0.1"]["test_acc"] > 0.3
     assert "ReLU, lr 0.9 learned in 0 of 1 seeds" in report["verdict"]
+    # the why, measured by the diagnostics stored with each run
+    assert "Why, from the per-layer diagnostics: ReLU, lr 0.9: " in report["verdict"]
+    assert "ReLU, lr 0.1: " in report["verdict"] and "at conv1 than at fc3" in report["verdict"]
     assert set(report["runs"][0]) >= {"run_id", "status", "config", "test_acc", "train_acc",
                                       "train_loss", "examples_per_sec", "train_time"}
 
