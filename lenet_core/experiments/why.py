@@ -12,7 +12,7 @@ import statistics
 from collections.abc import Sequence
 from functools import lru_cache
 
-from ..explain.diagnostics import dead_fraction
+from ..explain.diagnostics import PROBE_SIZE, dead_fraction
 from ..runs import diagnostics_store
 from ..runs.records import Run
 from ..runs.store import RunStore
@@ -60,8 +60,8 @@ def dead_sentence(arm: Arm, store: RunStore) -> str | None:
         return None
     parts = []
     if end:
-        parts.append(f"{_pct(end)} of its ReLU units dead at the end (0 for all 256 probe "
-                     "images)")
+        parts.append(f"{_pct(end)} of its ReLU units dead at the end (0 for all "
+                     f"{PROBE_SIZE} probe images)")
     if early:
         parts.append(f"{_pct(early)} by step {EARLY_STEP}")
     text = f"{arm.label}: " + ", ".join(parts) if parts else f"{arm.label}:"

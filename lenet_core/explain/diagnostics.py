@@ -10,7 +10,8 @@ describes every layer of the LeNet (an nn.Sequential):
 - each activation layer, from one forward pass over a fixed probe batch of training images
   (the first PROBE_SIZE, in eval mode, under no_grad): for ReLU the dead fraction, units (a
   channel of a conv layer, a feature of a linear one) whose output is 0 for every probe
-  example; over the first STATS_PROBE of them (a quarter of the cost): mean and standard
+  example; over the first STATS_PROBE of them (a fraction of the cost, and still
+  ~150k values for conv1): mean and standard
   deviation, and for sigmoid (and tanh) the saturated fraction, outputs below 0.02 or above
   0.98 (tanh: beyond +-0.96, the same points of its range);
 - histograms (HIST_BINS bins, from min to max) of each weight, gradient and activation.
@@ -34,10 +35,12 @@ from torch import nn
 if TYPE_CHECKING:
     from ..engine import Trainer
 
-PROBE_SIZE = 256  # probe images: the first training images, the same at every record
+# Probe images: the first training images, the same at every record. Its forward pass is most
+# of a record's cost: 128 keeps the book's recipe under its 3 % budget (docs/BENCHMARKS.md).
+PROBE_SIZE = 128
 DENSE_STEPS = 50  # every step recorded up to here
 HIST_BINS = 32
-STATS_PROBE = 64  # activation mean, std, saturation, histogram: the first 64 probe images
+STATS_PROBE = 32  # activation mean, std, saturation, histogram: the first 32 probe images
 RATIO_SAMPLES = 8  # between curve points, the update ratio is averaged over ~8 sampled steps
 SATURATED = 0.02  # sigmoid outputs below this or above 1 - this are saturated
 NON_FINITE = "non-finite"
@@ -78,7 +81,7 @@ def _activation_stats(kind: str, y: torch.Tensor) -> list[torch.Tensor]:
     if kind == "relu":  # a unit is dead when it is 0 for every example (and every position)
         unit_max = y.amax(dim=(0, 2, 3)) if y.dim() == 4 else y.amax(dim=0)  # (C,) ReLU >= 0
         dead = (unit_max <= 0).float().mean()
-    y = y[:STATS_PROBE]
+    y = y[:STATS_PROBE].reshape(-1)  # one contiguous run: reductions on channels_last are slow
     if kind == "sigmoid":  # below SATURATED or above 1 - SATURATED
         sat = ((y - 0.5).abs() > 0.5 - SATURATED).float().mean()
     elif kind == "tanh":
@@ -199,7 +202,7 @@ def measure(net: nn.Module, layers: list[tuple[str, nn.Module]], probe: torch.Te
                     "dead": _num(dead) if ok else None,
                     "saturated": _num(sat) if ok else None,
                     "state": None if ok else NON_FINITE,
-                    "hist": {"activation": histogram(y[:STATS_PROBE], lo, hi)}})
+                    "hist": {"activation": histogram(y[:STATS_PROBE].reshape(-1), lo, hi)}})
     finite = math.isfinite(loss_v) and all(layer["finite"] for layer in out)
     return {"loss": _num(loss_v), "probe_loss": _num(probe_loss_v), "finite": finite,
             "state": None if finite else NON_FINITE, "layers": out}

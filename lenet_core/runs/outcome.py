@@ -83,8 +83,8 @@ def relu_hint(run: Run, dead_fraction: float | None = None) -> str:
             "not converge\": measured here, ReLU at lr 0.9 ends at chance in 3 of 3 seeds and "
             "trains at lr 0.1. Lower the learning rate (the `relu-qa` preset).")
     if dead_fraction is not None:
-        text += (f" {dead_fraction:.0%} of its ReLU units output 0 for every one of 256 "
-                 "training images at the end (measured): they no longer learn.")
+        text += (f" {dead_fraction:.0%} of its ReLU units output 0 for every image of the "
+                 "diagnostics' probe batch at the end (measured): they no longer learn.")
     return text
 
 
