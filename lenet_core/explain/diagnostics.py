@@ -10,11 +10,12 @@ describes every layer of the LeNet (an nn.Sequential):
 - each activation layer, from one forward pass over a fixed probe batch of training images
   (the first PROBE_SIZE, in eval mode, under no_grad): for ReLU the dead fraction, units (a
   channel of a conv layer, a feature of a linear one) whose output is 0 for every probe
-  example; over the first STATS_PROBE of them (a fraction of the cost, and still
-  ~150k values for conv1): mean and standard
-  deviation, and for sigmoid (and tanh) the saturated fraction, outputs below 0.02 or above
-  0.98 (tanh: beyond +-0.96, the same points of its range);
+  example; over the first STATS_PROBE of them (a fraction of the cost, still ~150k values
+  for conv1): mean and standard deviation, and for sigmoid (and tanh) the saturated
+  fraction, outputs below 0.02 or above 0.98 (tanh: beyond +-0.96, the same points);
 - histograms (HIST_BINS bins, from min to max) of each weight, gradient and activation.
+The net is walked as the nn.Sequential that lenet_core.model builds: layers of other kinds
+(pooling, flatten, and any normalisation or dropout) are passed through, not described.
 A layer whose numbers are not finite is reported as "non-finite": its dead fraction is then
 None, never "every unit dead" (a NaN network outputs nothing meaningful to count).
 
