@@ -154,3 +154,23 @@ def test_a_run_without_diagnostics_says_so(store, capsys):
     assert main(["diagnostics", "--run", run_id]) == 0
     assert "no diagnostics" in capsys.readouterr().out
     assert main(["diagnostics", "--run", "nope"]) == 2
+
+
+def test_a_diverging_run_is_recorded_where_it_blew_up_as_non_finite_not_dead(fashion):
+    config = RELU.replace(max_train_examples=2560, batch_size=32, epochs=1)  # points every 16
+    trainer = Trainer(config, dataset=fashion, compile=False)
+    recorder = dg.Recorder(lambda r: None, dense_steps=0).attach(trainer)  # points only
+
+    def poison(t):  # after step 7 a weight turns NaN: step 8's loss is not finite
+        if t.step == 7:
+            with torch.no_grad():
+                t.net.conv2.weight[0, 0, 0, 0] = float("nan")
+
+    trainer.add_callback("after_step", poison)
+    result = trainer.run()
+    assert result.status == "diverged" and result.diverged_step == 8
+    last = recorder.records[-1]
+    assert last["step"] == 8 and last["state"] == dg.NON_FINITE and last["loss"] is None
+    assert dg.dead_fraction(last) is None
+    assert all(dg.layer(last, a)["dead"] is None for a in ("act2", "act3", "act4"))
+    json.dumps(recorder.records, allow_nan=False)
