@@ -201,6 +201,12 @@ def test_qa_activation_end_to_end_on_capped_data(tmp_path, monkeypatch, capsys):
     assert dead["status"] == "diverged" or dead["test_acc"] < 0.2  # does not learn
     assert runs["ReLU, lr 0.1"]["status"] == "finished" and runs["ReLU, lr 0.1"]["test_acc"] > 0.3
     assert "ReLU, lr 0.9 learned in 0 of 1 seeds" in report["verdict"]
+    # the why, measured by the diagnostics stored with each run
+    why = report["verdict"].split("Why, from the per-layer diagnostics: ", 1)[1]
+    assert why.startswith("sigmoid, lr 0.9: the gradient norm shrinks from the last layer")
+    assert "at conv1 than at fc3" in why
+    assert "ReLU, lr 0.9: " in why and "ReLU, lr 0.1: " in why
+    assert why.count("of its ReLU units dead at the end") + why.count("non-finite") >= 2
     assert set(report["runs"][0]) >= {"run_id", "status", "config", "test_acc", "train_acc",
                                       "train_loss", "examples_per_sec", "train_time"}
 

@@ -158,3 +158,16 @@ def test_two_processes_opening_an_old_store_at_once_migrate_it_once(tmp_path):
 def _opener(roots, barriers, errors) -> None:
     for root, barrier in zip(roots, barriers, strict=True):
         _open(str(root), barrier, errors)
+
+
+def test_an_upgraded_store_has_no_diagnostics_for_old_runs_and_keeps_new_ones(old):
+    from lenet_core.runs import diagnostics_store
+    root, was = old
+    store = RunStore(root)
+    assert all(diagnostics_store.records(store, r["id"]) == [] for r in was["runs"])
+    new = store.create(TrainConfig(), "diagnosed after the upgrade")
+    diagnostics_store.add(store, new, {"step": 1, "x": 0.01, "loss": 2.3, "layers": []})
+    assert diagnostics_store.records(store, new)[0]["loss"] == 2.3
+    store.finish(new, "failed")
+    store.delete(new)
+    assert diagnostics_store.counts(store, [new]) == {new: 0}

@@ -9,7 +9,8 @@
    with and without a page polling it;
 5. the same run started from the dashboard with its Train page open in headless Chromium,
    against the CLI, and where the CPU went meanwhile (lenet_core.bench.watched);
-6. peak memory.
+6. the book's recipe with per-layer diagnostics and without (lenet_core.bench.diagnostics_cost);
+7. peak memory.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from ..device import describe, resolve
 from ..explain import inference
 from ..model import build_lenet
 from ..runs import checkpoint
+from .diagnostics_cost import describe as describe_diagnostics
+from .diagnostics_cost import diagnostics_cost
 from .watched import bench_config, watched_vs_cli
 
 GOALS = {
@@ -259,6 +262,7 @@ def collect(quick: bool = False) -> dict:
         "runner": runner_vs_cli(n // 4 if quick else 30_000, 1 if quick else 2),
         "watched": watched_vs_cli(bench_config(quick), 1 if quick else 2,
                                   quiet_wait_s=0 if quick else 60, cost_s=5 if quick else 20),
+        "diagnostics": diagnostics_cost(quick),
         "memory": peak_memory_mb(),
     }
     report["goals"] = _goals(report, quick)
@@ -278,10 +282,11 @@ def _goals(r: dict, quick: bool) -> dict:
         "draw_network_ms": r["draw_network"]["median_ms"],
         "runner_vs_cli": min(r["runner"]["runner_vs_cli"], r["runner"]["polled_vs_cli"]),
         "watched_vs_cli": r["watched"].get("watched_vs_cli"),
+        "diagnostics_cost": r["diagnostics"]["cost"],
     }
     out = {}
     for k, v in figures.items():
-        lower_is_better = k.endswith(("seconds", "_ms"))
+        lower_is_better = k.endswith(("seconds", "_ms", "_cost"))
         met = v is not None and (v <= GOALS[k] if lower_is_better else v >= GOALS[k])
         out[k] = {"value": v, "goal": ("<= " if lower_is_better else ">= ") + str(GOALS[k]),
                   "met": met if not quick else None}
@@ -317,5 +322,6 @@ def run_bench(json_out: bool = False, quick: bool = False) -> int:
         cost = w["arms"]["dashboard"]["watch_cost"]
         print(f"watching, CPU-s per minute: server {cost['server']:.1f}, browser "
               f"{cost['browser']:.1f} (a point every {w['point_s']} s, nothing training)")
+    print(describe_diagnostics(report["diagnostics"]))
     print(f"memory: {report['memory']}")
     return 0

@@ -11,7 +11,7 @@ from .. import data
 from ..cluster.executor import AddressError, ClusterError
 from ..config import ConfigError
 from ..runs.errors import NotFound, StoreError
-from . import commands, experiment, export
+from . import commands, diagnostics, experiment, export, lr_find
 from .args import Parser, UsageError, add_cluster_flag, add_config_flags
 
 
@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     experiment.add_parser(sub, Parser)
     export.add_parser(sub, Parser)
+    diagnostics.add_parser(sub, Parser)
+    lr_find.add_parser(sub, Parser)
 
     e = sub.add_parser("evaluate", help="test-set accuracy per class, the confusion matrix and "
                        "the most confused pairs")
@@ -67,7 +69,7 @@ COMMANDS = {"summary": commands.cmd_summary, "train": commands.cmd_train,
             "runs": commands.cmd_runs, "data": commands.cmd_data,
             "predict": commands.cmd_predict, "evaluate": commands.cmd_evaluate,
             "bench": commands.cmd_bench, "experiment": experiment.run,
-            "export": export.run}
+            "export": export.run, "diagnostics": diagnostics.run, "lr-find": lr_find.run}
 
 
 def main(argv: list[str] | None = None) -> int:

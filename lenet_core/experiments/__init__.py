@@ -26,7 +26,7 @@ from ..runs.executors import Executor, Request
 from ..runs.records import ExperimentRecord
 from ..runs.runner import LocalExecutor
 from ..runs.store import RunStore
-from . import computed, verdict_text, verdicts
+from . import computed, verdict_text, verdicts, why
 
 # The verdict rules an experiment can ask for, and what each compares (lenet_core.verdicts:
 # timings only count when the runs were timed side by side).
@@ -245,6 +245,8 @@ def result(experiment_id: str, store: RunStore) -> Result:
     compared = verdicts.compare(arms, [tuple(p) for p in pairs], QUANTITIES[spec["measure"]],
                                 timed)
     text = verdict_text.verdict(spec["measure"], arms, compared, timed)
+    if record.name == "qa-activation" and (because := why.activation_why(arms, store)):
+        text += " " + because
     if spec["measure"] == "cost":
         text += " " + computed.sizes_sentence(arms)
     return Result(record, arms, text, compared)

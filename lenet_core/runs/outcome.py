@@ -85,14 +85,15 @@ def diverged_hint(run: Run) -> str:
 
 def relu_hint(run: Run, dead_fraction: float | None = None) -> str:
     """ReLU at a high SGD rate. `dead_fraction`: the share of ReLU units that output 0 for
-    every input, when it has been measured; without it nothing is said about dead units."""
+    every image of the diagnostics' probe batch at the run's last record, when it has been
+    measured (lenet_core.explain.diagnostics); without it nothing is said about dead units."""
     text = (f"Test accuracy is at chance (10 %): the model did not learn. ReLU at a high "
             f"learning rate (lr {run.config.lr:g}) does not converge, the seed's Q&A's \"does "
             "not converge\": measured here, ReLU at lr 0.9 ends at chance in 3 of 3 seeds and "
             "trains at lr 0.1. Lower the learning rate (the `relu-qa` preset).")
     if dead_fraction is not None:
-        text += (f" {dead_fraction:.0%} of its ReLU units output 0 for every input: they no "
-                 "longer learn.")
+        text += (f" {dead_fraction:.0%} of its ReLU units output 0 for every image of the "
+                 "diagnostics' probe batch at the end (measured): they no longer learn.")
     return text
 
 

@@ -23,8 +23,9 @@ import torch
 from .. import data
 from ..config import TrainConfig
 from ..engine import Event, TrainResult, train
+from ..explain.diagnostics import Recorder
 from ..progress import Progress
-from . import checkpoint, environment, procs
+from . import checkpoint, diagnostics_store, environment, procs
 from .executors import Executor, Request, spawn_runs
 from .records import Run
 from .store import RunStore
@@ -142,7 +143,10 @@ def execute(store: RunStore, run_id: str, on_event=None) -> str:
             if on_event:
                 on_event(e)
 
-        result = train(config, dataset=ds, on_event=both, should_stop=sink.stop_event.is_set)
+        # Per-layer diagnostics, written as they are recorded (a live view reads them).
+        recorder = Recorder(diagnostics_store.sink(store, run_id))
+        result = train(config, dataset=ds, on_event=both, should_stop=sink.stop_event.is_set,
+                       callbacks=recorder.callbacks())
         sink.close()
         return record(store, run_id, config, result, ds.info.classes, device, ds.source)
     except KeyboardInterrupt:

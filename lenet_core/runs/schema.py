@@ -73,7 +73,18 @@ _V5 = """
 ALTER TABLE metrics ADD COLUMN test_loss REAL;
 ALTER TABLE metrics ADD COLUMN elapsed REAL
 """
-MIGRATIONS = (_V1, _V2, _V3, _V4, _V5)
+# Version 6: per-layer diagnostics (lenet_core.explain.diagnostics), one row per recorded step:
+# every step at the start, then each curve point. Runs made before it have none.
+_V6 = """
+CREATE TABLE IF NOT EXISTS diagnostics (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,         -- optimizer steps so far
+    x REAL NOT NULL,               -- epoch + fraction of the epoch, as metrics.x
+    record TEXT NOT NULL,          -- the record as JSON: loss, state, a dict per layer
+    PRIMARY KEY (run_id, step)
+)
+"""
+MIGRATIONS = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,58 @@
+"""A run's per-layer diagnostics (lenet_core.explain.diagnostics) in the run store: one row per
+recorded step (schema version 6), written as the run trains, so a live view can read them."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from .store import RunStore
+
+
+def add(store: RunStore, run_id: str, record: dict[str, Any]) -> None:
+    """Store one record (a step recorded twice keeps the last)."""
+    store._write("INSERT OR REPLACE INTO diagnostics (run_id, step, x, record) VALUES (?,?,?,?)",
+                 (run_id, record["step"], record["x"], json.dumps(_safe(record))))
+
+
+# Without histograms: sqlite drops each layer's (a record has at most MAX_LAYERS layers).
+MAX_LAYERS = 32
+_NO_HIST = "json_remove(record, " + ", ".join(f"'$.layers[{i}].hist'"
+                                              for i in range(MAX_LAYERS)) + ")"
+
+
+def records(store: RunStore, run_id: str, since_step: int = 0,
+            histograms: bool = True) -> list[dict[str, Any]]:
+    """The run's records in step order (those after `since_step`); [] for a run made before
+    diagnostics were recorded. histograms=False leaves them out: a tenth of the reading."""
+    column = "record" if histograms else _NO_HIST
+    with store._db() as db:
+        rows = db.execute(f"SELECT {column} FROM diagnostics WHERE run_id=? AND step>? "
+                          "ORDER BY step", (run_id, since_step)).fetchall()
+    return [json.loads(r[0]) for r in rows]
+
+
+def counts(store: RunStore, run_ids: list[str]) -> dict[str, int]:
+    """How many records each run has (a live view redraws when the count grows)."""
+    marks = ",".join("?" * len(run_ids))
+    with store._db() as db:
+        found = dict(db.execute(f"SELECT run_id, COUNT(*) FROM diagnostics WHERE run_id IN "
+                                f"({marks}) GROUP BY run_id", run_ids).fetchall())
+    return {r: found.get(r, 0) for r in run_ids}
+
+
+def sink(store: RunStore, run_id: str):
+    """A Recorder's sink that writes each record into the store as it comes."""
+    return lambda record: add(store, run_id, record)
+
+
+def _safe(v: Any) -> Any:
+    """NaN and infinities as null: JSON has no such numbers."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _safe(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_safe(x) for x in v]
+    return v
