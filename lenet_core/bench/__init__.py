@@ -34,6 +34,7 @@ from ..device import describe, resolve
 from ..explain import inference
 from ..model import build_lenet
 from ..runs import checkpoint
+from .diagnostics_cost import BUDGET as DIAGNOSTICS_BUDGET
 from .diagnostics_cost import describe as describe_diagnostics
 from .diagnostics_cost import diagnostics_cost
 from .watched import bench_config, watched_vs_cli
@@ -49,6 +50,7 @@ GOALS = {
     "draw_network_ms": 100.0,  # Draw's whole-network figure, per stroke, server side
     "runner_vs_cli": 0.90,
     "watched_vs_cli": 0.90,  # the run's examples/s with its Train page open, x the CLI's
+    "diagnostics_cost": DIAGNOSTICS_BUDGET,  # 1 - examples/s with diagnostics / without
 }
 
 

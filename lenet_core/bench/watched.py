@@ -60,28 +60,40 @@ def cli_run(config: TrainConfig, runs: Path) -> dict:
     return {"examples_per_sec": result["examples_per_sec"], "cpu_s": meter.totals()}
 
 
+def _fill(page, label: str, value) -> None:
+    """Type into a box of the Train page and leave it (Tab), as a user does; the rerun that
+    follows is waited for, so the next field is never typed into a widget being redrawn."""
+    box = page.get_by_test_id("stMain").get_by_role("spinbutton", name=label, exact=True)
+    box.fill(str(value))
+    box.press("Tab")
+    page.wait_for_selector(READY, timeout=60_000)
+
+
 def _start_from_form(page, config: TrainConfig) -> None:
-    """The Train page's form as a user fills it: the d2l preset (the form's first), capped."""
-    form = page.get_by_test_id("stForm")
-    form.get_by_role("spinbutton", name="Epochs", exact=True).fill(str(config.epochs))
-    form.get_by_role("spinbutton", name="Max train examples").fill(str(config.max_train_examples))
+    """The Train page's fields as a user fills them: the d2l preset (the page's first), capped."""
+    _fill(page, "Epochs", config.epochs)
+    _fill(page, "Max train examples", config.max_train_examples)
     device = page.get_by_role("combobox", name="Device", exact=True)
     device.focus()
     device.press("ArrowDown")
     page.get_by_role("option", name=config.device, exact=True).click()
-    form.get_by_role("button", name="Start training").click()
+    page.wait_for_selector(READY, timeout=60_000)
+    page.get_by_role("button", name="Start training").click()
 
 
 def _start_run(page, store: RunStore, before: set[str], config: TrainConfig,
                tries: int = 3, wait_s: float = 30) -> str:
-    """Press Start training until a run exists. Seen on a loaded machine: a form submitted
-    within a second or so of the page opening came back reset, with field errors and no run
-    (the page's first reruns had not settled); a second try, on a reloaded page, started it."""
+    """Press Start training until a run exists, and check that it is the run the fields asked
+    for (a bench of a run with the preset's 10 epochs would report a wrong figure)."""
     for _ in range(tries):
         _start_from_form(page, config)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if new := [r for r in store.list() if r.id not in before]:
+                got = new[0].config
+                asked = (config.epochs, config.max_train_examples, config.device)
+                if (got.epochs, got.max_train_examples, got.device) != asked:
+                    raise RuntimeError(f"the Train page started {got}, not {asked}")
                 return new[0].id
             page.wait_for_timeout(100)  # lets Playwright take the browser's messages meanwhile
         page.reload()
