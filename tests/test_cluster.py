@@ -16,7 +16,7 @@ import torch
 from lenet_core import engine
 from lenet_core.cluster.executor import ClusterError, RayExecutor
 from lenet_core.config import MODERN
-from lenet_core.runs import checkpoint, environment, executors, runner
+from lenet_core.runs import checkpoint, diagnostics_store, environment, executors, runner
 from lenet_core.runs.executors import relaunch
 from tests.support import poll
 
@@ -72,6 +72,9 @@ def test_runs_train_on_ray_live_and_equal_a_local_run_with_the_same_seed(ray_clu
         torch.set_num_threads(threads)
     # Every number the run computed is the same; only the wall clock it took may differ.
     assert untimed(store.metrics(twin)) == untimed(store.metrics(ids[0]))
+    # The per-layer diagnostics travel back too, the same as the twin's.
+    assert diagnostics_store.records(store, ids[0]) == diagnostics_store.records(store, twin)
+    assert diagnostics_store.records(store, ids[0])
     local, remote = store.get(twin), runs[0]
     assert (local.train_loss, local.train_acc, local.test_acc) == \
         (remote.train_loss, remote.train_acc, remote.test_acc)

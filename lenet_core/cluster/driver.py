@@ -24,10 +24,10 @@ from ray import exceptions as rex
 from ..engine import Point
 from ..model import build_lenet
 from ..progress import Progress
-from ..runs import environment, runner
+from ..runs import diagnostics_store, environment, runner
 from ..runs.errors import NoSuchRun
 from ..runs.store import RunStore
-from .worker import Ending, Placement, RemoteRun
+from .worker import Diagnostic, Ending, Placement, RemoteRun
 
 STOP_GRACE = 30.0  # seconds a run may take to end after a stop, before its actor is killed
 NAMESPACE = "lenet-lab"
@@ -114,6 +114,8 @@ class Driver:
                     self.store.add_point(r.id, item.x, item.step, item.train_loss,
                                          item.train_acc, item.test_acc, item.test_loss,
                                          item.elapsed)
+                elif isinstance(item, Diagnostic):
+                    diagnostics_store.add(self.store, r.id, item.record)
                 elif isinstance(item, Progress):
                     r.progress = item
                 elif isinstance(item, Ending):

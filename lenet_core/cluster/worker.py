@@ -3,8 +3,9 @@
 This is the code a Ray worker runs (lenet_core.cluster.driver wraps `RemoteRun` as a Ray actor).
 It needs this package, torch and the dataset (the worker's LENET_DATA folder or the offline
 data packages), never the run store: everything the store needs travels back in the stream,
-  Placement, then each engine Point as it comes, a Progress about twice a second, and last
-  an Ending holding the final metrics and the weights (or the error),
+  Placement, then each engine Point and each per-layer Diagnostic as they come, a Progress
+  about twice a second, and last an Ending holding the final metrics and the weights (or the
+  error),
 and the driver on the LeNet Lab machine writes it to the store. Nothing here imports Ray, so
 the stream is tested in-process too.
 """
@@ -25,6 +26,7 @@ from .. import data
 from ..config import TrainConfig
 from ..device import describe, resolve
 from ..engine import Event, Point, TrainResult, train
+from ..explain.diagnostics import Recorder
 from ..progress import Progress
 from ..runs import environment
 from ..runs.runner import PROGRESS_EVERY, error_text
@@ -52,7 +54,14 @@ class Ending:
     error: str | None = None  # a failed run's error, as runner.error_text writes it
 
 
-StreamItem = Placement | Point | Progress | Ending
+@dataclass(frozen=True)
+class Diagnostic:
+    """One per-layer diagnostics record (lenet_core.explain.diagnostics), as it is made."""
+
+    record: dict
+
+
+StreamItem = Placement | Point | Diagnostic | Progress | Ending
 
 
 class RemoteRun:
@@ -95,7 +104,9 @@ def _stream(config: TrainConfig, stop: threading.Event) -> Iterator[StreamItem]:
     def work() -> None:
         try:
             ds = data.load(config.dataset)
-            result = train(config, dataset=ds, on_event=on_event, should_stop=stop.is_set)
+            recorder = Recorder(lambda record: items.put(Diagnostic(record)))
+            result = train(config, dataset=ds, on_event=on_event, should_stop=stop.is_set,
+                           callbacks=recorder.callbacks())
             weights = None
             if result.model is not None and result.status in ("finished", "stopped"):
                 weights = {k: v.detach().cpu() for k, v in result.model.state_dict().items()}
