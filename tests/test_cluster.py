@@ -151,7 +151,9 @@ def test_a_driver_without_the_token_fails_within_the_timeout_with_ray_s_reason(
     t0 = time.monotonic()
     with pytest.raises(ClusterError) as raised:
         RayExecutor(ray_cluster.address, connect_timeout=6).launch([run_id], store)
-    assert time.monotonic() - t0 < 15
+    # Without the timeout the driver would keep retrying; the bound leaves room for a loaded
+    # machine (over 15 s seen at a load average of 6 on 2 cores), not a speed goal.
+    assert time.monotonic() - t0 < 60
     message = str(raised.value)
     assert "\n" not in message and ray_cluster.address in message
     assert "token" in message.lower()
