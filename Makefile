@@ -18,7 +18,7 @@ run: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 # The unit tests only (no browser, no real training runs): under a minute, for iterating.
 test-fast: setup
