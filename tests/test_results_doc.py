@@ -56,6 +56,10 @@ def test_the_document_renders_every_stored_result_with_its_time(store, tmp_path)
     assert "| `qa-pooling` | 12 | 1.5 min | 0.10, 2.10, 2.40 | 2 | 2026-12-02 | – |" in text
     assert "## `qa-pooling`: Max or average pooling?" in text
     assert "| max-pool, sigmoid | avg-pool, sigmoid | test accuracy | +2.0 points |" in text
+    # every other shipped experiment is named as not re-run, none as answered
+    unanswered = text.split("Not re-run yet, so nothing is claimed for them here: ")[1]
+    named = unanswered.split(".")[0].split(", ")
+    assert named == [f"`{n}`" for n in EXPERIMENTS if n != "qa-pooling"]
 
 
 @pytest.mark.slow
