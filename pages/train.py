@@ -4,6 +4,7 @@ import streamlit as st
 
 from lenet_core.config import GROUPS, PRESET_HELP, PRESETS, SPECS, ConfigError, Spec, build
 from lenet_core.runs import executors, outcome, runner
+from lenet_core.runs.diagnostics_store import last_dead_fraction
 from lenet_core.runs.store import Run, name_problem
 from lenet_core.show import figures, fmt, links
 from lenet_core.show.fmt import progress_line
@@ -251,11 +252,13 @@ def run_panel(run_id: str, shown: tuple) -> None:
     if run.status == "diverged":
         x = outcome.diverged_x(run)
         st.error(f"**Diverged** at step {run.diverged_step} (epoch {x:.2f}). "
-                 f"{outcome.hint(run)}", icon=":material/trending_up:")
+                 f"{outcome.hint(run, last_dead_fraction(s, run_id))}",
+                 icon=":material/trending_up:")
     elif run.status in ("failed", "interrupted"):
         st.error(f"**{run.status.capitalize()}**: {run.error}", icon=":material/error:")
     elif outcome.at_chance(run):
-        st.warning(outcome.hint(run), icon=":material/trending_flat:")
+        st.warning(outcome.hint(run, last_dead_fraction(s, run_id)),
+                   icon=":material/trending_flat:")
     if run.status in ("finished", "stopped"):
         show_key_figures(run)
     if not run.active:

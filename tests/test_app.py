@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from lenet_core import data
 from lenet_core.config import MODERN, PRESETS, SPECS
-from lenet_core.runs import checkpoint, runner
+from lenet_core.runs import checkpoint, diagnostics_store, runner
 from tests.support import TWO_EPOCHS, add_run, form_field
 
 TIMEOUT = 60  # the first run imports torch and loads a dataset
@@ -213,6 +213,19 @@ def test_run_stuck_at_chance_gets_the_qa_hint(store):
     at = open_page()
     (warning,) = at.warning
     assert "did not learn" in warning.value and "lr 0.1" in warning.value
+    assert "ReLU units output 0" not in warning.value  # nothing measured it
+
+
+def test_the_at_chance_hint_states_the_dead_fraction_its_diagnostics_measured(store):
+    run_id = add_run(store, config=PRESETS["d2l"].replace(activation="relu", epochs=1),
+                     name="dead relu", acc=0.11)
+    # 3 of conv1's 6 channels and all 16 of conv2's: 19 of 22 units, 86 %
+    layers = [{"name": "act1", "fn": "relu", "dead": 0.5, "units": 6},
+              {"name": "act2", "fn": "relu", "dead": 1.0, "units": 16}]
+    diagnostics_store.add(store, run_id, {"step": 40, "x": 0.2, "finite": True,
+                                          "layers": layers})
+    (warning,) = open_page().warning
+    assert "86% of its ReLU units output 0" in warning.value
 
 
 # --- Draw -------------------------------------------------------------------------------

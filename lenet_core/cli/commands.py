@@ -9,7 +9,7 @@ import sys
 import time
 
 from .. import data
-from ..runs import outcome
+from ..runs import diagnostics_store, outcome
 from .args import UsageError, config_from_args
 
 
@@ -52,14 +52,6 @@ class _ProgressBar:
         elif final:
             sys.stderr.write(text + "\n")
         sys.stderr.flush()
-
-
-def _dead_fraction(store, run_id: str) -> float | None:
-    """The share of ReLU units dead at the run's last diagnostics record, if measured there."""
-    from ..explain.diagnostics import dead_fraction
-    from ..runs import diagnostics_store
-    recs = diagnostics_store.records(store, run_id, histograms=False)
-    return dead_fraction(recs[-1]) if recs and recs[-1]["finite"] else None
 
 
 def cmd_train(a) -> int:
@@ -122,7 +114,7 @@ def _report(a, run, store) -> int:
             + f", {run.examples_per_sec or 0:,.0f} examples/sec on {run.device}")
         if run.status == "diverged":
             print(f"diverged at step {run.diverged_step}.")
-        if hint := outcome.hint(run, _dead_fraction(store, run.id)):
+        if hint := outcome.hint(run, diagnostics_store.last_dead_fraction(store, run.id)):
             print(hint.replace("`", ""))
         if run.error:
             print(f"error: {run.error}")

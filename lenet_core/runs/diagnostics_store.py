@@ -42,6 +42,14 @@ def counts(store: RunStore, run_ids: list[str]) -> dict[str, int]:
     return {r: found.get(r, 0) for r in run_ids}
 
 
+def last_dead_fraction(store: RunStore, run_id: str) -> float | None:
+    """The share of ReLU units dead at the run's last diagnostics record, if measured there
+    (None: no record, no ReLU, or non-finite weights, which are never read as dead)."""
+    from ..explain.diagnostics import dead_fraction
+    recs = records(store, run_id, histograms=False)
+    return dead_fraction(recs[-1]) if recs and recs[-1]["finite"] else None
+
+
 def sink(store: RunStore, run_id: str):
     """A Recorder's sink that writes each record into the store as it comes."""
     return lambda record: add(store, run_id, record)
