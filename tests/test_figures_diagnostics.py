@@ -136,6 +136,9 @@ def test_the_finder_curve_on_a_log_axis_with_the_lr_marked_and_the_range_shaded(
     shapes = fig.layout.shapes
     assert [(s.x0, s.x1) for s in shapes if s.x0 != s.x1] == [(relu.low, relu.high)]
     assert [s.x0 for s in shapes if s.x0 == s.x1] == [0.9]  # the form's lr
+    # labels sit at the values they name (a log axis takes an annotation's x as log10)
+    assert {a.text: a.x for a in fig.layout.annotations} == {
+        "suggested": pytest.approx(math.log10(relu.low)), "lr 0.9": pytest.approx(math.log10(0.9))}
     markers = [t for t in fig.data if t.mode == "markers"]
     assert [list(t.x) for t in markers] == [[0.9], [0.9]]  # where 0.9 lands on each curve
     assert "past the loss's minimum" in markers[0].hovertemplate

@@ -270,6 +270,15 @@ def _loss_at(curve: LrCurve, lr: float) -> float | None:
     return None
 
 
+def _label(fig: go.Figure, lr: float, y: float, text: str, color: str, anchor: str) -> None:
+    """Text just right of a rate, at the plot's top (y=1) or bottom (y=0). An annotation's x
+    on a log axis is log10 of the value; add_vline's own annotation takes the value itself,
+    and would label lr 0.9 at 10^0.9 = 7.9."""
+    fig.add_annotation(x=math.log10(lr), y=y, xref="x", yref="paper", text=text,
+                       showarrow=False, xanchor="left", yanchor=anchor, xshift=3,
+                       font=dict(color=color, size=11))
+
+
 def lr_find_figure(curves: Sequence[LrCurve], lr: float | None, *, current: LrCurve | None = None,
                    height: int = 360) -> go.Figure:
     """Smoothed loss against learning rate (log axis), one line per result; `current` (the
@@ -285,8 +294,8 @@ def lr_find_figure(curves: Sequence[LrCurve], lr: float | None, *, current: LrCu
                                  hovertemplate="lr %{x:.3g}: loss %{y:.3f}"))
         if mine and c.low is not None:
             fig.add_vrect(x0=c.low, x1=c.high, fillcolor=color, opacity=0.15, line_width=0,
-                          layer="below", annotation_text="suggested", annotation_position="top left",
-                          annotation_font_color=color)
+                          layer="below")
+            _label(fig, c.low, 1, "suggested", color, "top")
         if lr is not None and (y := _loss_at(c, lr)) is not None:
             fig.add_trace(go.Scatter(x=[lr], y=[y], mode="markers", showlegend=False,
                                      marker=dict(size=11, color=color, line=dict(width=1.5,
@@ -294,8 +303,8 @@ def lr_find_figure(curves: Sequence[LrCurve], lr: float | None, *, current: LrCu
                                      name=literal(curve_label(c)),
                                      hovertemplate=f"lr {lr:g}: {where(lr, c)}<extra></extra>"))
     if lr is not None:
-        fig.add_vline(x=lr, line=dict(color="#212529", dash="dot", width=1.5),
-                      annotation_text=f"lr {lr:g}", annotation_position="top right")
+        fig.add_vline(x=lr, line=dict(color="#212529", dash="dot", width=1.5))
+        _label(fig, lr, 0, f"lr {lr:g}", "#212529", "bottom")
     fig.update_xaxes(type="log", title_text="learning rate (log scale)", exponentformat="power",
                      showgrid=True)
     fig.update_yaxes(title_text="smoothed loss", showgrid=True)
