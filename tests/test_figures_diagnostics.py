@@ -112,6 +112,9 @@ def test_compare_overlays_one_diagnostic_of_one_layer_per_run(records):
     assert [t.name for t in fig.data] == ["a &lt;b&gt;", "b", f"a &lt;b&gt;: {dg.NON_FINITE}"]
     assert list(fig.data[1].y) == [pytest.approx(dg.layer(records[0], "act2")["dead"]), 1.0, 1.0]
     assert fig.data[0].y[3] is None  # non-finite, not dead
+    sigmoid = [_record(build_lenet(D2L.replace(device="cpu", compile="off")), 1)]
+    empty = fd.overlay_diagnostic_figure([("s", "#111111", sigmoid)], "dead", "act1")
+    assert [a.text for a in empty.layout.annotations] == ["no dead units in act1 for these runs"]
     log = fd.overlay_diagnostic_figure([("a", "#111111", records)], "grad_norm", "conv1")
     assert log.layout.yaxis.type == "log"
 

@@ -218,6 +218,9 @@ def overlay_diagnostic_figure(runs: Sequence[tuple[str, str, Sequence[Record]]],
                                  mode="lines+markers", line=dict(width=2, color=color),
                                  marker=dict(size=4),
                                  hovertemplate=("%{y:.3g}" if log else "%{y:.1%}")))
+    if not any(v is not None for t in fig.data for v in t.y):
+        fig.add_annotation(text=f"no {label.split(' (')[0]} in {layer} for these runs",
+                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     for run_label, color, records in runs:
         bad = non_finite_steps(records)
         if bad:
