@@ -20,6 +20,7 @@ from pages.common import (
     test_set,
     through_router,
 )
+from pages.diagnostics_view import compare_overlay
 
 through_router()
 
@@ -124,6 +125,7 @@ def curves(picked: list[str], shown: dict[str, str]) -> None:
                        lambda key=key: figures.overlay_figure(
                            [(fmt.short_label(r), colors[r.id], points_of(r.id)) for r in chosen],
                            key, legend=False), live=live, config={"displaylogo": False})
+    compare_overlay(chosen, colors, live)
 
     st.subheader("Side by side")
     for start in range(0, len(chosen), PANELS_PER_ROW):

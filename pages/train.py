@@ -19,6 +19,7 @@ from pages.common import (
     store,
     through_router,
 )
+from pages.diagnostics_view import inside, lr_finder
 from pages.share import publish, restore_train
 
 through_router()
@@ -249,6 +250,7 @@ def run_panel(run_id: str, shown: tuple) -> None:
                                                diverged_at=outcome.diverged_x(run),
                                                uirevision=run_id),
                live=run.active, config={"displaylogo": False})
+    inside(run)
     if run.status == "diverged":
         x = outcome.diverged_x(run)
         st.error(f"**Diverged** at step {run.diverged_step} (epoch {x:.2f}). "
@@ -306,6 +308,7 @@ left, right = st.columns([1, 1], gap="large")  # the form needs half the width a
 with left:
     st.subheader("New run")
     config_form()
+    lr_finder(_values())
 with right, st.container(key="run-view"):
     st.subheader("Runs")
     runs_view()

@@ -154,8 +154,13 @@ def lr_find(config: TrainConfig, dataset: data_mod.Dataset | None = None, steps:
 
     curve = range_test(step, steps, start, end)
     curve.config = config.to_dict()
-    curve.label = f"{config.activation}/{config.pooling} {config.optimizer} {config.init} init"
+    curve.label = label(config)
     return curve
+
+
+def label(config: TrainConfig) -> str:
+    """What a result is called: what shapes its curve beyond the dataset and batch size."""
+    return f"{config.activation}/{config.pooling} {config.optimizer} {config.init} init"
 
 
 def results_path(root: Path | str) -> Path:

@@ -55,6 +55,21 @@ def sink(store: RunStore, run_id: str):
     return lambda record: add(store, run_id, record)
 
 
+def steps(store: RunStore, run_id: str) -> list[int]:
+    """The steps recorded so far, in order."""
+    with store._db() as db:
+        return [r[0] for r in db.execute("SELECT step FROM diagnostics WHERE run_id=? "
+                                         "ORDER BY step", (run_id,)).fetchall()]
+
+
+def record_at(store: RunStore, run_id: str, step: int) -> dict[str, Any] | None:
+    """The record of one step, histograms included (None when that step was not recorded)."""
+    with store._db() as db:
+        row = db.execute("SELECT record FROM diagnostics WHERE run_id=? AND step=?",
+                         (run_id, step)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
 def _safe(v: Any) -> Any:
     """NaN and infinities as null: JSON has no such numbers."""
     if isinstance(v, float) and not math.isfinite(v):
