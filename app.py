@@ -9,17 +9,10 @@ import streamlit as st
 
 from lenet_core.runs.errors import StoreError
 from lenet_core.show.fmt import progress_line, queued_ahead
-from pages.common import (
-    device_label,
-    navigation,
-    router_ran,
-    status_badge,
-    store,
-    store_failed,
-    tab_visible,
-    watch_tab,
-)
+from pages.live import tab_visible, watch_tab
 from pages.share import copy_link_button
+from pages.shell import device_label, navigation, router_ran, store, store_failed
+from pages.widgets import status_badge
 
 SIDEBAR_REFRESH_S = 2.0
 

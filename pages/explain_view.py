@@ -12,7 +12,8 @@ import streamlit as st
 from lenet_core.explain import conv_explain, inference
 from lenet_core.runs.checkpoint import LoadedModel
 from lenet_core.show import figures_explain
-from pages.common import png_image, recall, remember
+from pages.shell import recall, remember
+from pages.widgets import png_image
 
 ANIMATE_S = 0.8  # one step of the sliding window
 PICK_CHART = "explain_pick"

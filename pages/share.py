@@ -16,7 +16,8 @@ import streamlit as st
 
 from lenet_core.show import links
 from pages import explain_view
-from pages.common import choose_model, current_model, model_choices, recall, remember
+from pages.models import choose_model, current_model, model_choices
+from pages.shell import recall, remember
 
 _SEEN = "_link_seen_{}"  # session state: the parameters this page last applied or wrote
 _PROBLEMS = "_link_problems_{}"  # session state: (lines, the state written after them)
