@@ -49,9 +49,8 @@ with st.sidebar:
     st.markdown(f":material/memory: **Device:** {device_label()}")
     copy_link_button()  # each page keeps its state in the URL (pages/share.py)
     active_runs()
-    # Not beside the drawing canvas: with the tab watcher mounted, the first stroke after
-    # Clear was lost in about 1 of 4 browser-test runs (0 of 4 without it). A hidden Draw tab
-    # keeps only the sidebar's 2 s refresh.
+    # Not beside the drawing canvas: with the tab watcher mounted there, the first stroke after
+    # Clear can go missing. A hidden Draw tab keeps only the sidebar's 2 s refresh.
     if page.url_path != "draw":
         watch_tab()
 

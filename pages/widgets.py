@@ -98,8 +98,8 @@ def status_badge(run: Run) -> None:
 
 
 def show_key_figures(run: Run) -> None:
-    """The run's final numbers as st.metric tiles, each as wide as its number: in five equal
-    columns of a narrow column "22,345" was cut to "22,…". Tiles that do not fit wrap."""
+    """The run's final numbers as st.metric tiles, each as wide as its number (five equal
+    columns of a narrow column cut "22,345" to "22,…"). Tiles that do not fit wrap."""
     row = st.container(horizontal=True, gap="medium", key=f"key-figures-{run.id}")
     for label, value in tables.key_figures(run):
         row.metric(label, value, width="content")
