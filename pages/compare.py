@@ -130,7 +130,6 @@ def curves(picked: list[str], shown: dict[str, str]) -> None:
                     tiles[k % 2].markdown(f":gray[{label}]  \n**{value}**")
 
 
-
 def _pick_group(runs: list) -> None:
     """An experiment picked as a group: all its runs that have something to show."""
     if group_id := st.session_state.compare_group:
