@@ -9,17 +9,10 @@ import streamlit as st
 
 from lenet_core.runs.errors import StoreError
 from lenet_core.show.fmt import progress_line, queued_ahead
-from pages.common import (
-    device_label,
-    navigation,
-    router_ran,
-    status_badge,
-    store,
-    store_failed,
-    tab_visible,
-    watch_tab,
-)
+from pages.live import tab_visible, watch_tab
 from pages.share import copy_link_button
+from pages.shell import device_label, navigation, router_ran, store, store_failed
+from pages.widgets import status_badge
 
 SIDEBAR_REFRESH_S = 2.0
 
@@ -56,9 +49,8 @@ with st.sidebar:
     st.markdown(f":material/memory: **Device:** {device_label()}")
     copy_link_button()  # each page keeps its state in the URL (pages/share.py)
     active_runs()
-    # Not beside the drawing canvas: with the tab watcher mounted, the first stroke after
-    # Clear was lost in about 1 of 4 browser-test runs (0 of 4 without it). A hidden Draw tab
-    # keeps only the sidebar's 2 s refresh.
+    # Not beside the drawing canvas: with the tab watcher mounted there, the first stroke after
+    # Clear can go missing. A hidden Draw tab keeps only the sidebar's 2 s refresh.
     if page.url_path != "draw":
         watch_tab()
 

@@ -7,20 +7,11 @@ from lenet_core.explain import evaluation
 from lenet_core.runs import checkpoint, outcome
 from lenet_core.show import figures, figures_eval, fmt, tables
 from pages import share
-from pages.common import (
-    RUN_COLUMNS,
-    live_chart,
-    live_view,
-    recall,
-    refusal,
-    remember,
-    status_badge,
-    store,
-    table_height,
-    test_set,
-    through_router,
-)
 from pages.diagnostics_view import compare_overlay
+from pages.live import lazy_points, live_chart, live_view
+from pages.models import test_set
+from pages.shell import flash, recall, refusal, remember, show_flash, store, through_router
+from pages.widgets import RUN_COLUMNS, status_badge, table_height
 
 through_router()
 
@@ -31,7 +22,7 @@ def _delete(run_ids: list[str]) -> None:
     s = store()
     for run_id in run_ids:
         s.delete(run_id)
-    st.session_state.flash = f"Deleted {len(run_ids)} run{'s' * (len(run_ids) != 1)}."
+    flash(f"Deleted {len(run_ids)} run{'s' * (len(run_ids) != 1)}.")
 
 
 def _confusion_matrices(chosen: list) -> None:
@@ -107,13 +98,7 @@ def curves(picked: list[str], shown: dict[str, str]) -> None:
         st.rerun()
     live = any(r.active for r in chosen)
     counts = s.point_counts(picked)
-    points: dict[str, list] = {}  # read only for the charts that are redrawn
-
-    def points_of(run_id: str) -> list:
-        if run_id not in points:
-            points[run_id] = s.metrics(run_id)
-        return points[run_id]
-
+    points_of = lazy_points(s.metrics)  # read only for the charts that are redrawn
     colors = {r.id: figures.run_color(k) for k, r in enumerate(chosen)}
     st.subheader("Curves")
     _colour_key(chosen, colors)
@@ -147,58 +132,42 @@ def curves(picked: list[str], shown: dict[str, str]) -> None:
                     tiles[k % 2].markdown(f":gray[{label}]  \n**{value}**")
 
 
-st.title("Compare")
-st.caption("Pick two or more runs: their curves overlaid, side by side, what differs in their "
-           "settings, and how they ended.")
-if flash := st.session_state.pop("flash", None):
-    st.toast(flash, icon=":material/delete:")
-
-s = store()
-every = s.list()
-runs = [r for r in every if r.status != "queued"]  # a queued run has nothing to show yet
-by_id = {r.id: r for r in runs}
-groups = [e for e in s.experiments() if any(r.experiment_id == e.id for r in runs)]
-
-
-def _pick_group() -> None:
+def _pick_group(runs: list) -> None:
     """An experiment picked as a group: all its runs that have something to show."""
     if group_id := st.session_state.compare_group:
         st.session_state.compare_pick = [r.id for r in runs if r.experiment_id == group_id]
 
 
-share.restore("compare", share.compare_schema(list(by_id)), share.compare_apply)  # a link's runs
-if "compare_pick" not in st.session_state:  # first visit, or back from another page
-    kept = [i for i in recall("compare_runs", []) if i in by_id]
-    st.session_state.compare_pick = kept or list(by_id)[:2]
-    # Runs that are exactly one experiment's (Experiments' "Open these runs in Compare") show
-    # that experiment in its picker.
-    st.session_state.compare_group = next(
-        (e.id for e in groups if kept and set(kept) == {r.id for r in runs
-                                                        if r.experiment_id == e.id}), None)
-else:  # runs deleted meanwhile
-    st.session_state.compare_pick = [i for i in st.session_state.compare_pick if i in by_id]
-if groups:
-    if st.session_state.get("compare_group") not in {e.id for e in groups}:
-        st.session_state.compare_group = None
-    st.selectbox("Experiment", [e.id for e in groups], key="compare_group",
-                 on_change=_pick_group, placeholder="Or pick an experiment's runs as a group",
-                 format_func=lambda i: next(f"{e.name} · {fmt.when(e.created_at)} · {e.id}"
-                                            for e in groups if e.id == i))
-picked = st.multiselect("Runs", list(by_id), key="compare_pick",
-                        format_func=lambda i: fmt.short_label(by_id[i]),
-                        placeholder="Choose runs to compare")
-remember("compare_runs", picked)
-share.publish("compare", {"runs": picked or None})  # the link to these runs
+def _pick(runs: list, groups: list) -> list[str]:
+    """The runs picked (kept across page switches), or an experiment's runs as a group."""
+    by_id = {r.id: r for r in runs}
+    if "compare_pick" not in st.session_state:  # first visit, or back from another page
+        kept = [i for i in recall("compare_runs", []) if i in by_id]
+        st.session_state.compare_pick = kept or list(by_id)[:2]
+        # Runs that are exactly one experiment's (Experiments' "Open these runs in Compare")
+        # show that experiment in its picker.
+        st.session_state.compare_group = next(
+            (e.id for e in groups if kept and set(kept) == {r.id for r in runs
+                                                            if r.experiment_id == e.id}), None)
+    else:  # runs deleted meanwhile
+        st.session_state.compare_pick = [i for i in st.session_state.compare_pick if i in by_id]
+    if groups:
+        if st.session_state.get("compare_group") not in {e.id for e in groups}:
+            st.session_state.compare_group = None
+        st.selectbox("Experiment", [e.id for e in groups], key="compare_group",
+                     on_change=_pick_group, args=(runs,),
+                     placeholder="Or pick an experiment's runs as a group",
+                     format_func=lambda i: next(f"{e.name} · {fmt.when(e.created_at)} · {e.id}"
+                                                for e in groups if e.id == i))
+    picked = st.multiselect("Runs", list(by_id), key="compare_pick",
+                            format_func=lambda i: fmt.short_label(by_id[i]),
+                            placeholder="Choose runs to compare")
+    remember("compare_runs", picked)
+    return picked
 
-if len(picked) < 2:
-    st.info("Pick at least two runs to compare. Runs are made on the **Train** page."
-            if len(runs) >= 2 else
-            "Compare needs at least two runs: start some on the **Train** page.",
-            icon=":material/compare_arrows:")
-else:
-    chosen = [by_id[i] for i in picked]
-    live_view(curves, any(r.active for r in chosen))(picked, {r.id: r.status for r in chosen})
 
+def _hyperparameters(chosen: list) -> None:
+    """What differs in the runs' settings and environments."""
     st.subheader("Hyperparameters")
     env_rows = tables.environment_diff({fmt.short_label(r): r.environment for r in chosen})
     diff = pd.DataFrame(tables.config_diff({fmt.short_label(r): r.config for r in chosen})
@@ -206,7 +175,7 @@ else:
     if st.toggle("Only the ones that differ", key="only_diff", value=True):
         diff = diff[diff["Differs"]]
     # A run's column is headed by its id's tail (the colour key above names it): six names
-    # side by side did not fit the page.
+    # side by side do not fit the page.
     heads = {fmt.short_label(r): st.column_config.TextColumn(f"#{r.id[-4:]}",
                                                              help=fmt.short_label(r))
              for r in chosen}
@@ -220,27 +189,59 @@ else:
                    "rows \"environment: …\"; \"unknown\": a run from before environments were "
                    "recorded): their numbers may differ for that reason too.")
 
+
+def _final_metrics(chosen: list) -> None:
     st.subheader("Final metrics")
     a, b, _ = st.columns([2, 1, 3], vertical_alignment="bottom")
     sort_key = a.selectbox("Sort by", tables.FINAL_COLUMNS)
     descending = b.toggle("Descending", value=True)
     rows = tables.sort_rows([tables.final_metrics_row(r) for r in chosen], sort_key, descending)
     # A column that is the same for every run is said once, under the table: with all nine
-    # the table was cut off on the right at 1280 px.
+    # the table is cut off on the right at 1280 px.
     same = {k: rows[0][k] for k in ("Status", "Dataset") if len({r[k] for r in rows}) == 1}
     st.dataframe([{k: v for k, v in r.items() if k not in same} for r in rows],
                  hide_index=True, width="stretch", column_config=RUN_COLUMNS)
     if same:
         st.caption("All " + " · ".join(map(str, same.values())))
 
-    _confusion_matrices(chosen)
 
-with st.expander("Delete runs", icon=":material/delete:"):
-    deletable = {r.id: r for r in every if not r.active}
-    doomed = st.multiselect("Runs to delete", list(deletable),
-                            format_func=lambda i: fmt.run_option_label(deletable[i]),
-                            help="Running and queued runs are not listed: stop them first.")
-    st.button(f"Delete {len(doomed)} run{'s' * (len(doomed) != 1)}", type="primary",
-              icon=":material/delete_forever:", disabled=not doomed, on_click=_delete,
-              args=(doomed,))
-    st.caption("Deleting removes a run's curves and checkpoint for good.")
+def _delete_runs(every: list) -> None:
+    with st.expander("Delete runs", icon=":material/delete:"):
+        deletable = {r.id: r for r in every if not r.active}
+        doomed = st.multiselect("Runs to delete", list(deletable),
+                                format_func=lambda i: fmt.run_option_label(deletable[i]),
+                                help="Running and queued runs are not listed: stop them first.")
+        st.button(f"Delete {len(doomed)} run{'s' * (len(doomed) != 1)}", type="primary",
+                  icon=":material/delete_forever:", disabled=not doomed, on_click=_delete,
+                  args=(doomed,))
+        st.caption("Deleting removes a run's curves and checkpoint for good.")
+
+
+def main() -> None:
+    st.title("Compare")
+    st.caption("Pick two or more runs: their curves overlaid, side by side, what differs in "
+               "their settings, and how they ended.")
+    show_flash(":material/delete:")
+    s = store()
+    every = s.list()
+    runs = [r for r in every if r.status != "queued"]  # a queued run has nothing to show yet
+    by_id = {r.id: r for r in runs}
+    groups = [e for e in s.experiments() if any(r.experiment_id == e.id for r in runs)]
+    share.restore("compare", share.compare_schema(list(by_id)), share.compare_apply)
+    picked = _pick(runs, groups)
+    share.publish("compare", {"runs": picked or None})  # the link to these runs
+    if len(picked) < 2:
+        st.info("Pick at least two runs to compare. Runs are made on the **Train** page."
+                if len(runs) >= 2 else
+                "Compare needs at least two runs: start some on the **Train** page.",
+                icon=":material/compare_arrows:")
+    else:
+        chosen = [by_id[i] for i in picked]
+        live_view(curves, any(r.active for r in chosen))(picked, {r.id: r.status for r in chosen})
+        _hyperparameters(chosen)
+        _final_metrics(chosen)
+        _confusion_matrices(chosen)
+    _delete_runs(every)
+
+
+main()

@@ -14,7 +14,9 @@ from lenet_core.runs import diagnostics_store
 from lenet_core.runs.store import Run
 from lenet_core.show import figures_diagnostics as fd
 from lenet_core.show.fmt import short_label
-from pages.common import dataset, live_chart, recall, remember, store
+from pages.live import live_chart
+from pages.models import dataset
+from pages.shell import recall, remember, store
 
 _CHARTS = (
     ("Dead units (ReLU) / saturated outputs (sigmoid)", fd.inactive_figure,

@@ -8,7 +8,7 @@ import streamlit as st
 from lenet_core.explain import evaluation
 from lenet_core.export import onnx_model
 from lenet_core.runs import checkpoint
-from pages.common import store
+from pages.shell import store
 
 ONNX_HELP = ("The model as an ONNX file, for Netron or onnxruntime: float32 pixels "
              "(N, 1, 28, 28) in [0, 1] in (any standardisation is inside the graph), logits and "

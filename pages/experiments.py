@@ -15,17 +15,9 @@ from lenet_core.show import experiment_figures as xfig
 from lenet_core.show import fmt
 from lenet_core.show.fmt import progress_line
 from pages import share
-from pages.common import (
-    RUN_COLUMNS,
-    live_chart,
-    live_view,
-    recall,
-    refusal,
-    remember,
-    store,
-    table_height,
-    through_router,
-)
+from pages.live import lazy_points, live_chart, live_view
+from pages.shell import flash, recall, refusal, remember, show_flash, store, through_router
+from pages.widgets import RUN_COLUMNS, table_height
 
 through_router()
 
@@ -68,8 +60,7 @@ def _launch(definition, epochs: int, seeds: int, cap: int | None, executor: Exec
                                        max_train_examples=cap, executor=executor)
     remember(f"exp_record_{definition.name}", experiment_id)
     st.session_state[f"exp_record_{definition.name}"] = experiment_id
-    st.session_state.flash = f"Experiment {experiment_id} queued: its runs train " \
-                             f"{_where(executor)}."
+    flash(f"Experiment {experiment_id} queued: its runs train {_where(executor)}.")
 
 
 def _measure(definition) -> None:
@@ -89,7 +80,7 @@ def _submit(definition, record_id: str | None = None) -> None:
                     executor)
         else:
             n = len(experiments.add_seeds(record_id, store(), ss[f"seeds-{name}"], executor))
-            ss.flash = f"{n} more runs queued {_where(executor)}."
+            flash(f"{n} more runs queued {_where(executor)}.")
         errors.pop(name, None)
     except ClusterError as e:
         errors[name] = str(e)
@@ -203,7 +194,7 @@ def runs_tab(res, record_id: str) -> None:
 
 def live(record_id: str) -> None:
     """Progress while runs train, then the verdict, the figure, the table and the curves. A
-    live view (pages.common.live_view): its figures are rebuilt only when a run gained points
+    live view (pages.live.live_view): its figures are rebuilt only when a run gained points
     or changed status, so watching an experiment costs about what watching one run does."""
     s = store()
     res = experiments.result(record_id, s)
@@ -228,12 +219,10 @@ def live(record_id: str) -> None:
         result_tab(res, chart)
     with curves_tab:
         counts = s.point_counts([r.id for r in res.runs])
-        points: dict[str, list] = {}  # read only when a curve is redrawn
+        points_of = lazy_points(s.metrics)  # read only when a curve is redrawn
 
         def curves(key: str):
-            if not points:
-                points.update({r.id: s.metrics(r.id) for r in res.runs})
-            return xfig.curves_figure(res.arms, points, key)
+            return xfig.curves_figure(res.arms, {r.id: points_of(r.id) for r in res.runs}, key)
 
         for col, key in zip(st.columns(2), ("test_acc", "train_loss"), strict=True):
             with col:
@@ -325,8 +314,7 @@ st.title("Experiments")
 st.caption("The seed's Q&A and the book's exercises, answered by training: each experiment "
            "trains its variants over several seeds and reports mean ± std, with a verdict the "
            "numbers support. Runs queue in the background like any other run.")
-if flash := st.session_state.pop("flash", None):
-    st.toast(flash, icon=":material/science:")
+show_flash(":material/science:")
 names = [*EXPERIMENTS, SWEEP]
 records = {r.id: r.name for r in store().experiments()}
 share.restore("experiments", share.experiments_schema(names, records),  # a link's experiment

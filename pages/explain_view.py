@@ -12,28 +12,12 @@ import streamlit as st
 from lenet_core.explain import conv_explain, inference
 from lenet_core.runs.checkpoint import LoadedModel
 from lenet_core.show import figures_explain
-from pages.common import png_image, recall, remember
+from pages.explain_state import KEYS
+from pages.shell import recall, remember
+from pages.widgets import png_image
 
 ANIMATE_S = 0.8  # one step of the sliding window
 PICK_CHART = "explain_pick"
-KEYS = ("explain_layer", "explain_channel", "explain_row", "explain_col")
-
-
-def choose(layer: str | None, channel: int | None, cell: tuple[int, int] | None) -> None:
-    """Open the view on this layer, channel and cell (a link's; None keeps the current)."""
-    row, col = cell if cell is not None else (None, None)
-    for key, v in zip(KEYS, (layer, channel, row, col), strict=True):
-        if v is not None:
-            st.session_state[key] = remember(key, v)
-
-
-def chosen() -> dict:
-    """The layer, channel and cell on view, as a link says them (none before it is shown)."""
-    if KEYS[0] not in st.session_state:
-        return {}
-    ss = st.session_state
-    return {"layer": ss.explain_layer, "channel": ss.explain_channel,
-            "cell": (ss.explain_row, ss.explain_col)}
 
 
 def _step(side: int, by: int) -> None:

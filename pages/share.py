@@ -15,8 +15,9 @@ from typing import Any
 import streamlit as st
 
 from lenet_core.show import links
-from pages import explain_view
-from pages.common import choose_model, current_model, model_choices, recall, remember
+from pages import explain_state
+from pages.models import choose_model, current_model, model_choices
+from pages.shell import recall, remember
 
 _SEEN = "_link_seen_{}"  # session state: the parameters this page last applied or wrote
 _PROBLEMS = "_link_problems_{}"  # session state: (lines, the state written after them)
@@ -161,7 +162,7 @@ def inspect_apply(values: dict[str, Any]) -> None:
         remember("inspect_source", INSPECT_SOURCES[values["source"]])
     if "index" in values:
         remember("inspect_index", values["index"])
-    explain_view.choose(values.get("layer"), values.get("channel"), values.get("cell"))
+    explain_state.choose(values.get("layer"), values.get("channel"), values.get("cell"))
 
 
 def inspect_state(ref: str) -> dict[str, Any]:
@@ -170,7 +171,7 @@ def inspect_state(ref: str) -> dict[str, Any]:
                   "index")
     return {"model": ref, "source": source,
             "index": recall("inspect_index", 0) if source == "index" else None,
-            **explain_view.chosen()}
+            **explain_state.chosen()}
 
 
 def model_ref(page: str, values: dict[str, Any]) -> str | None:

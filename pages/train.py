@@ -9,18 +9,11 @@ from lenet_core.runs.store import Run, name_problem
 from lenet_core.show import figures, fmt, links
 from lenet_core.show.fmt import progress_line
 from pages.architecture_view import form_network
-from pages.common import (
-    live_chart,
-    live_view,
-    recall,
-    remember,
-    show_key_figures,
-    status_badge,
-    store,
-    through_router,
-)
 from pages.diagnostics_view import inside, lr_finder
+from pages.live import live_chart, live_view
 from pages.share import publish, restore_train
+from pages.shell import recall, remember, store, through_router
+from pages.widgets import show_key_figures, status_badge
 
 through_router()
 

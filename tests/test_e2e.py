@@ -16,7 +16,7 @@ from lenet_core.config import MODERN
 from lenet_core.progress import Progress
 from lenet_core.runs.records import ACTIVE
 from lenet_core.runs.store import RunStore
-from pages.common import LIVE_REFRESH_S
+from pages.live import LIVE_REFRESH_S
 from tests.e2e_form import start_run
 from tests.e2e_support import (
     CHART,
@@ -39,7 +39,7 @@ from tests.support import add_run, poll
 pytestmark = pytest.mark.e2e
 
 RUN_TIMEOUT = 120  # seconds for a tiny run to queue, start, train and finish on 2 busy cores
-# A point written is on a watched run's chart within about 2 s (pages.common.live_chart); the
+# A point written is on a watched run's chart within about 2 s (pages.live.live_chart); the
 # rest is slack for a busy machine.
 POINT_DELAY_S = 6
 

@@ -1,5 +1,5 @@
 """The code's shape, guarded: no import circles among lenet_core's and the pages' modules (type-only
-imports and imports inside functions count), and no long function or page script."""
+imports and imports inside functions count), no long function or page script, no long file."""
 
 import ast
 from pathlib import Path
@@ -78,3 +78,58 @@ def test_no_import_circles():
     graph = import_graph(_sources())
     assert "lenet_core.runs.store" in graph["lenet_core.runs.runner"]  # the graph is really read
     assert circles(graph) == []
+
+
+MAX_BODY = 60  # lines in a function, or in a page script's top level
+MAX_FILE = 350  # lines in a source file
+
+
+def _top_level_span(tree: ast.Module) -> int:
+    """The lines a page script runs at its top level: everything but imports, definitions,
+    docstrings and constants."""
+    def counted(node: ast.stmt) -> bool:
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.ClassDef)):
+            return False
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)):
+            return not isinstance(node.value, ast.Constant)
+        return True
+    return sum(n.end_lineno - n.lineno + 1 for n in tree.body if counted(n))
+
+
+def long_bodies(path: Path, page: bool) -> list[str]:
+    """The functions in `path` longer than MAX_BODY lines, and its top level when it is a page
+    script that runs more than MAX_BODY lines there."""
+    tree = ast.parse(path.read_text())
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    found = [f"{where}:{n.lineno} {n.name} ({n.end_lineno - n.lineno + 1} lines)"
+             for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.end_lineno - n.lineno + 1 > MAX_BODY]
+    if page and (span := _top_level_span(tree)) > MAX_BODY:
+        found.append(f"{where}: top level ({span} lines)")
+    return found
+
+
+def test_the_body_measure_counts_functions_and_page_scripts(tmp_path):
+    script = tmp_path / "page.py"
+    script.write_text('"""A page."""\nimport streamlit as st\nX = 1\n\n\ndef f():\n'
+                      + "    pass\n" * MAX_BODY + "\n" + "st.write(1)\n" * (MAX_BODY + 1))
+    assert long_bodies(script, page=True) == [f"page.py:6 f ({MAX_BODY + 1} lines)",
+                                              f"page.py: top level ({MAX_BODY + 1} lines)"]
+    assert long_bodies(script, page=False) == [f"page.py:6 f ({MAX_BODY + 1} lines)"]
+
+
+def test_no_function_or_page_script_is_long():
+    sources = _sources()
+    assert "pages.inspect" in sources and "lenet_core.engine" in sources  # both trees are read
+    pages = {ROOT / "app.py"} | {p for p in (ROOT / "pages").glob("*.py")}
+    found = [line for path in [*sources.values(), ROOT / "app.py"]
+             for line in long_bodies(path, page=path in pages)]
+    assert found == []
+
+
+def test_no_source_file_is_long():
+    sizes = {str(p.relative_to(ROOT)): p.read_text().count("\n")
+             for p in [*_sources().values(), ROOT / "app.py"]}
+    assert sizes["pages/inspect.py"] > 0  # the files are really read
+    assert {path: n for path, n in sizes.items() if n > MAX_FILE} == {}

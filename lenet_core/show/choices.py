@@ -3,7 +3,7 @@
 The learner's own runs come first (newest first), then the shipped model, then the runs that
 experiments launched (by experiment, newest first): an experiment's dozens of runs must not
 bury the learner's own. A page opens on the learner's newest finished run, else the shipped
-model, else an experiment's newest finished run. No Streamlit here (pages.common shows it).
+model, else an experiment's newest finished run. No Streamlit here (pages.models shows it).
 """
 
 from __future__ import annotations
