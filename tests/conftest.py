@@ -16,6 +16,29 @@ os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ.pop("RAY_ADDRESS", None)
 
 
+CHECKOUT_STORE = ROOT / "runs"  # the dashboard's own store: `make run` uses it, tests never
+
+
+def _checkout_store_files() -> dict[str, tuple[int, int]]:
+    """Every file of the checkout's run store, with its size and modification time."""
+    if not CHECKOUT_STORE.exists():
+        return {}
+    return {p.relative_to(CHECKOUT_STORE).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in CHECKOUT_STORE.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(autouse=True)
+def checkout_store_untouched():
+    """A test that creates, changes or deletes anything in the checkout's ./runs errors at its
+    teardown, naming the files: a test's runs belong in its own store (the `store` fixture)."""
+    before = _checkout_store_files()
+    yield
+    after = _checkout_store_files()
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, (f"this test touched the checkout's run store {CHECKOUT_STORE}: "
+                         f"{', '.join(changed)} (use the store fixture or LENET_RUNS)")
+
+
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     from lenet_core.runs.store import RunStore
