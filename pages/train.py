@@ -12,7 +12,7 @@ from pages.architecture_view import form_network
 from pages.diagnostics_view import inside, lr_finder
 from pages.live import live_chart, live_view
 from pages.share import publish, restore_train
-from pages.shell import recall, remember, store, through_router
+from pages.shell import flash, recall, remember, show_flash, store, through_router
 from pages.widgets import show_key_figures, status_badge
 
 through_router()
@@ -130,13 +130,12 @@ def _start() -> None:
         return
     run_id = runner.start(config, name=name or None, store=store())
     st.session_state.run_pick = remember("viewed_run", run_id)
-    st.session_state.flash = f"Run {run_id} queued: it trains in the background."
+    flash(f"Run {run_id} queued: it trains in the background.")
     st.session_state.scroll_to_run = run_id
 
 
 st.session_state.setdefault("form_errors", {})
-if flash := st.session_state.pop("flash", None):
-    st.toast(flash, icon=":material/rocket_launch:")
+show_flash(":material/rocket_launch:")
 
 
 # --- the form: one widget per TrainConfig field, from its spec ---------------------------------

@@ -156,6 +156,7 @@ def test_start_hands_the_form_config_to_the_runner(store, monkeypatch):
     assert any((p.proto.text or "").startswith("Starting") for p in at.get("progress"))
     assert "Stop" in labels(at.button)
     assert "smoke" in [t.value for t in at.sidebar.text]  # the active runs
+    assert [t.value for t in at.toast] == [f"Run {run.id} queued: it trains in the background."]
 
 
 @pytest.mark.slow
