@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 from .cluster.executor import RayExecutor
-from .runs.executors import Executor
-from .runs.runner import LocalExecutor
+from .runs.executors import Executor, LocalExecutor
 
 
 def executor_for(address: str | None = None) -> Executor:

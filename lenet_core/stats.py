@@ -181,3 +181,7 @@ def seeds_needed(effect: float, sd: float, comparisons: int = 1, alpha: float = 
     """The fewest seeds per arm whose planned_resolvable is at most `effect`."""
     return next((n for n in range(2, most + 1)
                  if planned_resolvable(sd, n, comparisons, alpha, power) <= effect), most)
+
+
+def p_text(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"

@@ -4,10 +4,9 @@ import os
 
 import streamlit as st
 
-from lenet_core import experiments
 from lenet_core.cluster.executor import ClusterError
 from lenet_core.config import PRESETS, SPECS, ConfigError, preset
-from lenet_core.experiments import report_text, verdict_text
+from lenet_core.experiments import definitions, launching, report_text, results, verdict_text
 from lenet_core.experiments.catalog import EXPERIMENTS, sweep
 from lenet_core.launch import executor_for
 from lenet_core.runs.executors import Executor
@@ -56,7 +55,7 @@ def _where(executor: Executor) -> str:
 
 
 def _launch(definition, epochs: int, seeds: int, cap: int | None, executor: Executor) -> None:
-    experiment_id = experiments.launch(definition, store(), epochs=epochs, seeds=seeds,
+    experiment_id = launching.launch(definition, store(), epochs=epochs, seeds=seeds,
                                        max_train_examples=cap, executor=executor)
     remember(f"exp_record_{definition.name}", experiment_id)
     st.session_state[f"exp_record_{definition.name}"] = experiment_id
@@ -64,7 +63,7 @@ def _launch(definition, epochs: int, seeds: int, cap: int | None, executor: Exec
 
 
 def _measure(definition) -> None:
-    experiment_id = experiments.launch(definition, store())
+    experiment_id = launching.launch(definition, store())
     remember(f"exp_record_{definition.name}", experiment_id)
     st.session_state[f"exp_record_{definition.name}"] = experiment_id
 
@@ -79,7 +78,7 @@ def _submit(definition, record_id: str | None = None) -> None:
             _launch(definition, ss[f"ep-{name}"], ss[f"seeds-{name}"], ss[f"cap-{name}"],
                     executor)
         else:
-            n = len(experiments.add_seeds(record_id, store(), ss[f"seeds-{name}"], executor))
+            n = len(launching.add_seeds(record_id, store(), ss[f"seeds-{name}"], executor))
             flash(f"{n} more runs queued {_where(executor)}.")
         errors.pop(name, None)
     except ClusterError as e:
@@ -145,7 +144,7 @@ def progress(res, record_id: str) -> None:
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.progress(done / len(runs), text=text)
         st.button("Stop all", icon=":material/stop_circle:", key=f"stop-{record_id}",
-                  on_click=experiments.stop, args=(record_id, store()))
+                  on_click=launching.stop, args=(record_id, store()))
 
 
 def result_tab(res, chart) -> None:
@@ -197,7 +196,7 @@ def live(record_id: str) -> None:
     live view (pages.live.live_view): its figures are rebuilt only when a run gained points
     or changed status, so watching an experiment costs about what watching one run does."""
     s = store()
-    res = experiments.result(record_id, s)
+    res = results.result(record_id, s)
     statuses = tuple((r.id, r.status) for r in res.runs)
 
     def chart(key: str, figure) -> None:  # the arms' figures change only when a run ends
@@ -243,9 +242,9 @@ def experiment_card(definition) -> None:
         st.caption(f"The seed asks: {definition.question_zh}  \n"
                    f"Its Q&A answered: {definition.answer_zh}")
     record_id = pick_record(definition.name)
-    if definition.measure in experiments.COMPUTED:  # nothing to train
+    if definition.measure in definitions.COMPUTED:  # nothing to train
         if record_id is None and definition.measure == "layer-sizes":
-            record_id = experiments.launch(definition, store())
+            record_id = launching.launch(definition, store())
         else:
             st.button("Measure again" if record_id else "Measure", icon=":material/timer:",
                       help="Times each op here and now, for a few seconds",
@@ -260,14 +259,14 @@ def experiment_card(definition) -> None:
         st.info("Not launched yet: press **Launch**. The verdict appears when the runs end.",
                 icon=":material/science:")
         return
-    live_view(live, experiments.result(record_id, store()).active)(record_id)
+    live_view(live, results.result(record_id, store()).active)(record_id)
 
 
 def _launch_sweep() -> None:
     ss = st.session_state
     errors = ss.setdefault("cluster_errors", {})
     try:
-        fields = experiments.parse_grid([f"{f}={ss.get(f'sw-{f}', '')}" for f in ss.sw_fields])
+        fields = definitions.parse_grid([f"{f}={ss.get(f'sw-{f}', '')}" for f in ss.sw_fields])
         definition = sweep(fields, preset(ss.sw_preset), ss.sw_epochs)
         _launch(definition, ss.sw_epochs, ss.sw_seeds, ss.sw_cap, _executor(SWEEP))
         ss.sweep_errors = {}
@@ -307,7 +306,7 @@ def sweep_card() -> None:
         refusal(fmt.field_message(errors[field]), field)  # the typed name: plain text
     record_id = pick_record(SWEEP)
     if record_id:
-        live_view(live, experiments.result(record_id, store()).active)(record_id)
+        live_view(live, results.result(record_id, store()).active)(record_id)
 
 
 st.title("Experiments")

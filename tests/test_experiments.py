@@ -7,7 +7,7 @@ import pytest
 from lenet_core import experiments, stats
 from lenet_core.cli import main
 from lenet_core.config import D2L, MODERN, SPEEDRUN, TrainConfig
-from lenet_core.experiments import verdicts
+from lenet_core.experiments import launching, verdicts
 from lenet_core.experiments.catalog import EXPERIMENTS, MLP_LIKE_LENET, sweep
 from lenet_core.model import summary
 from lenet_core.runs import runner
@@ -154,7 +154,7 @@ def test_a_sweep_takes_trains_config_flags(store, monkeypatch, capsys):
     def launch(definition, store, **kw):
         launched.update(definition=definition, **kw)
         return real(definition, store, **{**kw, "executor": Recorder()})
-    monkeypatch.setattr(experiments, "launch", launch)
+    monkeypatch.setattr(launching, "launch", launch)  # what the CLI calls
     monkeypatch.setattr("lenet_core.cli.experiment._wait", lambda *a: None)
     assert main(["experiment", "sweep", "--grid", "lr=0.01,0.1", "--dataset", "mnist",
                  "--epochs", "2", "--max-train-examples", "512", "--channels", "8", "16",

@@ -1,5 +1,6 @@
 """The code's shape, guarded: no import circles among lenet_core's and the pages' modules (type-only
-imports and imports inside functions count), no long function or page script, no long file."""
+imports and imports inside functions count), at most MAX_DEPTH modules in any import chain, no
+long function or page script, no long file."""
 
 import ast
 from pathlib import Path
@@ -78,6 +79,36 @@ def test_no_import_circles():
     graph = import_graph(_sources())
     assert "lenet_core.runs.store" in graph["lenet_core.runs.runner"]  # the graph is really read
     assert circles(graph) == []
+
+
+MAX_DEPTH = 8  # modules in the longest import chain, from the CLI or a page down to the bottom
+
+
+def longest_chain(graph: dict[str, set[str]]) -> list[str]:
+    """The longest import chain, as the modules along it (top first). A circle is cut where it
+    closes (test_no_import_circles reports circles)."""
+    memo: dict[str, list[str]] = {}
+
+    def chain(v: str, path: frozenset[str]) -> list[str]:
+        if v not in memo:
+            below = [chain(w, path | {v}) for w in sorted(graph[v]) if w not in path]
+            memo[v] = [v, *max(below, key=len, default=[])]
+        return memo[v]
+
+    return max((chain(v, frozenset()) for v in sorted(graph)), key=len, default=[])
+
+
+def test_the_chain_finder_finds_the_longest_chain():
+    graph = {"cli": {"a", "d"}, "a": {"b"}, "b": {"c"}, "c": set(), "d": {"c"}}
+    assert longest_chain(graph) == ["cli", "a", "b", "c"]
+
+
+def test_imports_are_at_most_max_depth_deep():
+    sources = {**_sources(), "app": ROOT / "app.py"}
+    graph = import_graph(sources)
+    assert "lenet_core.config" in graph["lenet_core.model"]  # the graph is really read
+    chain = longest_chain(graph)
+    assert len(chain) <= MAX_DEPTH, f"{len(chain)} levels: {' -> '.join(chain)}"
 
 
 MAX_BODY = 60  # lines in a function, or in a page script's top level

@@ -7,8 +7,7 @@ import json
 import sys
 import time
 
-from .. import experiments
-from ..experiments import report_text
+from ..experiments import definitions, launching, report_text, results
 from ..experiments.catalog import EXPERIMENTS, question, sweep
 from ..launch import executor_for
 from ..runs.executors import Executor
@@ -92,7 +91,7 @@ def _wait(store: RunStore, experiment_id: str, executor: Executor) -> None:
                 return
             time.sleep(POLL_S)
     except KeyboardInterrupt:
-        n = experiments.stop(experiment_id, store)
+        n = launching.stop(experiment_id, store)
         print(f"\nexperiment {experiment_id}: asked {n} runs to stop", file=sys.stderr)
         raise
 
@@ -144,9 +143,9 @@ def run(a: argparse.Namespace) -> int:
         store.experiment(a.id)  # NoSuchExperiment: one line, exit 2
         if a.action == "stop":
             # The stop flag lives in the store, wherever the runs train: no cluster to reach.
-            print(f"asked {experiments.stop(a.id, store)} runs to stop")
+            print(f"asked {launching.stop(a.id, store)} runs to stop")
             return 0
-        report = experiments.report(a.id, store)
+        report = results.report(a.id, store)
         if a.markdown:
             print(report_text.markdown(report, question(report["experiment"])))
         else:
@@ -163,10 +162,10 @@ def run(a: argparse.Namespace) -> int:
         definition, epochs, cap = EXPERIMENTS[a.name], a.epochs, a.max_train_examples
     else:
         base = config_from_args(a, device_available=not getattr(a, "cluster", None))
-        definition = sweep(experiments.parse_grid(a.grid), base)
+        definition = sweep(definitions.parse_grid(a.grid), base)
         epochs, cap = base.epochs, None  # the base config holds them
     executor = _executor(a)
-    experiment_id = experiments.launch(definition, store, epochs=epochs, seeds=a.seeds,
+    experiment_id = launching.launch(definition, store, epochs=epochs, seeds=a.seeds,
                                        max_train_examples=cap, executor=executor,
                                        timed=a.timed)
     print(f"experiment {experiment_id}: {definition.name}, "
@@ -175,7 +174,7 @@ def run(a: argparse.Namespace) -> int:
         _wait(store, experiment_id, executor)
     except KeyboardInterrupt:
         return 130
-    report = experiments.report(experiment_id, store)
+    report = results.report(experiment_id, store)
     _print(report, a.json)
     failed = [r for r in report["runs"] if r["status"] in ("failed", "interrupted")]
     return 1 if failed else 0

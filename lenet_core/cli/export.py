@@ -34,8 +34,8 @@ def run(a: argparse.Namespace) -> int:
 
 
 def _onnx(a: argparse.Namespace) -> int:
-    from ..explain.evaluation import file_sha256
     from ..export import onnx_model
+    from ..runs.checkpoint import file_sha256
     if a.experiment or (a.run and len(a.run) > 1):
         raise UsageError("--onnx exports one model: give one --run ID or --checkpoint PATH")
     out = Path(a.onnx)

@@ -11,7 +11,7 @@ pilot's spread over seeds comes from the 3-seed runs of docs/EXPERIMENTS.md's fi
 from __future__ import annotations
 
 from ..config import D2L, MODERN
-from . import Experiment, Plan, Variant, grid
+from .definitions import Experiment, Plan, Variant, grid
 
 FASHION_MODERN = MODERN.replace(dataset="fashion-mnist")  # ReLU, max-pool, Adam, standardised
 MODERNISED = D2L.replace(activation="relu", pooling="max", lr=0.1)  # the book's net, exercise 1

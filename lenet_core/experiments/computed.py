@@ -166,7 +166,7 @@ def view_reshape_verdict(rows: Sequence[Mapping[str, Any]],
                          compared: Sequence[verdicts.Compared]) -> str:
     """What view and reshape returned in each case, and how reshape's time per call compares:
     with view where both work, with contiguous().view (the copy) where view refuses."""
-    from .verdict_text import number
+    number = verdicts.number
     parts = []
     for c in compared:
         case, other = c.b.split(": ")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .verdict_text import p_text
+from ..stats import p_text
 from .verdicts import QUANTITIES
 
 HOW_TO_READ = (

@@ -14,9 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import experiments
 from ..runs.store import RunStore
-from . import results_doc
+from . import launching, results, results_doc
 from .catalog import EXPERIMENTS
 
 LOAD_EVERY_S = 30.0
@@ -34,7 +33,7 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
     overrides: launch options (epochs, seeds, max_train_examples) for a quick rehearsal."""
     before = load_average()
     samples, t0, next_sample = [before], time.monotonic(), time.monotonic() + LOAD_EVERY_S
-    experiment_id = experiments.launch(EXPERIMENTS[name], store, timed=timed,
+    experiment_id = launching.launch(EXPERIMENTS[name], store, timed=timed,
                                        **(overrides or {}))
     while any(r.active for r in store.runs_of(experiment_id)):
         if time.monotonic() >= next_sample:
@@ -42,7 +41,7 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
             next_sample += LOAD_EVERY_S
         time.sleep(POLL_S)
     seconds = time.monotonic() - t0
-    report = experiments.report(experiment_id, store)
+    report = results.report(experiment_id, store)
     ran = {"seconds": round(seconds, 1), "load_before": before,
            "load_mean": round(statistics.fmean(samples), 2), "load_max": max(samples),
            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),

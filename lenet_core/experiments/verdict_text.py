@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..stats import planned_resolvable, wilson
-from .verdicts import QUANTITIES, Arm, Compared, Stat, reached
+from ..stats import p_text, planned_resolvable, wilson
+from .verdicts import QUANTITIES, Arm, Compared, Stat, number, reached
 
 FEW_SEEDS = "too few seeds"
 
@@ -40,15 +40,6 @@ def failure_short(arm: Arm) -> str:
     parts = ([f"diverged in {len(arm.diverged)}"] if arm.diverged else []) + \
         ([f"at chance in {len(arm.chance)}"] if arm.chance else [])
     return ", ".join(parts)
-
-
-def number(value: float, quantity: str, signed: bool = False) -> str:
-    q = QUANTITIES[quantity]
-    return f"{value * q.scale:{'+' if signed else ''},.{q.digits}f}"
-
-
-def p_text(p: float) -> str:
-    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"
 
 
 def seeds(n_a: int, n_b: int) -> str:

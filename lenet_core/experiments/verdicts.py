@@ -26,8 +26,7 @@ from .. import stats
 from ..config import TrainConfig
 from ..data import DATASETS
 from ..model import build_lenet
-from ..runs.outcome import at_chance
-from ..runs.records import Run
+from ..runs.records import Run, at_chance
 
 CHANCE = 0.1  # what a diverged run counts as: a guess among 10 classes
 
@@ -73,6 +72,12 @@ QUANTITIES = {
     # view and reshape are timed alternately in one process: side by side by construction
     "call_time": Quantity("time per call", 1e9, "ns", None, digits=0),
 }
+
+
+def number(value: float, quantity: str, signed: bool = False) -> str:
+    """A value of the quantity in its unit and decimals: "+1.2" (signed), "35,421"."""
+    q = QUANTITIES[quantity]
+    return f"{value * q.scale:{'+' if signed else ''},.{q.digits}f}"
 
 
 @dataclass

@@ -28,13 +28,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
-
-if TYPE_CHECKING:
-    from ..engine import Trainer
 
 # Probe images: the first training images, the same at every record. Its forward pass is most
 # of a record's cost: 128 keeps the book's recipe under its 3 % budget (docs/BENCHMARKS.md).
@@ -49,6 +46,24 @@ _ACTIVATIONS = {nn.Sigmoid: "sigmoid", nn.ReLU: "relu", nn.Tanh: "tanh", nn.GELU
 _WEIGHTED = (nn.Conv2d, nn.Linear)
 
 Record = dict[str, Any]
+
+
+class Trainer(Protocol):
+    """What a Recorder reads of lenet_core.engine's Trainer (this module stays below the engine)."""
+
+    net: nn.Module
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    device: torch.device
+    epoch: int
+    batch: int  # batches done in this epoch
+    step: int
+    seen: int  # examples seen, over all epochs
+    every: int  # batches between curve points
+    num_batches: int  # per epoch
+    loss_sum: torch.Tensor  # per-example losses this epoch
+
+    def add_callback(self, when: str, fn: Callable[[Any], None]) -> None: ...
 
 
 def weight_layers(net: nn.Module) -> list[tuple[str, nn.Module]]:

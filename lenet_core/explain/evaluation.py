@@ -8,7 +8,6 @@ again costs a file read; a retrained checkpoint (another sha256) is evaluated af
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -21,6 +20,7 @@ import numpy as np
 
 from .. import data
 from ..runs import checkpoint
+from ..runs.checkpoint import file_sha256
 from ..scoring import EVAL_BATCH_CPU
 from . import inference
 
@@ -102,10 +102,6 @@ def evaluate(model: checkpoint.LoadedModel, ds: data.Dataset | None = None) -> E
                             for i in range(0, len(ds.test_y), EVAL_BATCH_CPU)])
     return Evaluation(model.config.dataset, model.class_names, ds.test_y.numpy().astype(np.int64),
                       probs.argmax(1).astype(np.int64), probs.max(1).astype(np.float32))
-
-
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _to_json(ev: Evaluation, key: str) -> str:

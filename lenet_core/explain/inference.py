@@ -14,6 +14,7 @@ from .. import data
 from ..model import STRUCTURAL
 from ..runs.checkpoint import LoadedModel
 from . import preprocess
+from .activation import Activation
 
 
 def predict_proba(model: LoadedModel, images: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -56,13 +57,6 @@ def classify(model: LoadedModel, image: np.ndarray | torch.Tensor) -> Prediction
     probs = predict_proba(model, image)[0].numpy()
     k = int(probs.argmax())
     return Prediction(image, probs, k, model.class_names[k], float(probs[k]))
-
-
-@dataclass(frozen=True)
-class Activation:
-    layer: str
-    type: str
-    output: torch.Tensor  # this layer's output for the one input, batch dim dropped
 
 
 def feature_maps(model: LoadedModel, image: torch.Tensor | np.ndarray) -> list[Activation]:

@@ -166,6 +166,5 @@ def verify(model: LoadedModel, onnx_bytes: bytes, images: torch.Tensor) -> Agree
 
 def checkpoint_bytes(path: Path | str, label: str | None = None) -> bytes:
     """The ONNX file of the checkpoint at `path` (the pages cache it by the file's sha256)."""
-    from ..explain.evaluation import file_sha256
     from ..runs import checkpoint
-    return to_bytes(checkpoint.load(path, label), file_sha256(Path(path)))
+    return to_bytes(checkpoint.load(path, label), checkpoint.file_sha256(Path(path)))

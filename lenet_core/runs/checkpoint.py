@@ -9,11 +9,12 @@ The shipped default model and a run's checkpoint load through the same `load`.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -24,8 +25,13 @@ from ..data import class_names as dataset_classes
 from ..model import build_lenet
 from .environment import Environment
 
-if TYPE_CHECKING:
-    from .store import RunStore
+
+class RunFiles(Protocol):
+    """What `locate` reads of a lenet_core.runs.store.RunStore (a checkpoint sits below the store)."""
+
+    def get(self, run_id: str) -> Any: ...
+
+    def checkpoint_path(self, run_id: str) -> Path: ...
 
 FORMAT = "lenet-lab/1"
 DEFAULT_MODEL = "default"  # the model reference of the shipped model; any other is a run id
@@ -105,7 +111,7 @@ def load(path: Path | str, label: str | None = None) -> LoadedModel:
                        Environment.from_dict(ckpt.get("environment")))
 
 
-def locate(ref: str, store: RunStore) -> tuple[Path, str]:
+def locate(ref: str, store: RunFiles) -> tuple[Path, str]:
     """A model reference (DEFAULT_MODEL or a run id) -> (its checkpoint file, a label)."""
     if ref == DEFAULT_MODEL:
         return DEFAULT_MODEL_PATH, DEFAULT_MODEL_LABEL
@@ -116,10 +122,15 @@ def locate(ref: str, store: RunStore) -> tuple[Path, str]:
     return path, f"run {ref}: {run.name}"
 
 
-def load_ref(ref: str, store: RunStore) -> LoadedModel:
+def load_ref(ref: str, store: RunFiles) -> LoadedModel:
     path, label = locate(ref, store)
     return load(path, label)
 
 
 def load_default() -> LoadedModel:
     return load(DEFAULT_MODEL_PATH, DEFAULT_MODEL_LABEL)
+
+
+def file_sha256(path: Path | str) -> str:
+    """The file's sha256 (hex): the key a checkpoint's evaluation and ONNX file are cached by."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+import sqlite3
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
-from .store import RunStore
+
+class StoreDb(Protocol):
+    """What this module uses of lenet_core.runs.store.RunStore: its database (the diagnostics
+    table sits in the store's file; this module stays below the store)."""
+
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def _write(self, sql: str, args: tuple = ()) -> None: ...
 
 
-def add(store: RunStore, run_id: str, record: dict[str, Any]) -> None:
+def add(store: StoreDb, run_id: str, record: dict[str, Any]) -> None:
     """Store one record (a step recorded twice keeps the last)."""
     store._write("INSERT OR REPLACE INTO diagnostics (run_id, step, x, record) VALUES (?,?,?,?)",
                  (run_id, record["step"], record["x"], json.dumps(_safe(record))))
@@ -22,7 +31,7 @@ _NO_HIST = "json_remove(record, " + ", ".join(f"'$.layers[{i}].hist'"
                                               for i in range(MAX_LAYERS)) + ")"
 
 
-def records(store: RunStore, run_id: str, since_step: int = 0,
+def records(store: StoreDb, run_id: str, since_step: int = 0,
             histograms: bool = True) -> list[dict[str, Any]]:
     """The run's records in step order (those after `since_step`); [] for a run made before
     diagnostics were recorded. histograms=False leaves them out: a tenth of the reading."""
@@ -33,7 +42,7 @@ def records(store: RunStore, run_id: str, since_step: int = 0,
     return [json.loads(r[0]) for r in rows]
 
 
-def counts(store: RunStore, run_ids: list[str]) -> dict[str, int]:
+def counts(store: StoreDb, run_ids: list[str]) -> dict[str, int]:
     """How many records each run has (a live view redraws when the count grows)."""
     marks = ",".join("?" * len(run_ids))
     with store._db() as db:
@@ -42,7 +51,7 @@ def counts(store: RunStore, run_ids: list[str]) -> dict[str, int]:
     return {r: found.get(r, 0) for r in run_ids}
 
 
-def last_dead_fraction(store: RunStore, run_id: str) -> float | None:
+def last_dead_fraction(store: StoreDb, run_id: str) -> float | None:
     """The share of ReLU units dead at the run's last diagnostics record, if measured there
     (None: no record, no ReLU, or non-finite weights, which are never read as dead)."""
     from ..explain.diagnostics import dead_fraction
@@ -50,19 +59,19 @@ def last_dead_fraction(store: RunStore, run_id: str) -> float | None:
     return dead_fraction(recs[-1]) if recs and recs[-1]["finite"] else None
 
 
-def sink(store: RunStore, run_id: str):
+def sink(store: StoreDb, run_id: str):
     """A Recorder's sink that writes each record into the store as it comes."""
     return lambda record: add(store, run_id, record)
 
 
-def steps(store: RunStore, run_id: str) -> list[int]:
+def steps(store: StoreDb, run_id: str) -> list[int]:
     """The steps recorded so far, in order."""
     with store._db() as db:
         return [r[0] for r in db.execute("SELECT step FROM diagnostics WHERE run_id=? "
                                          "ORDER BY step", (run_id,)).fetchall()]
 
 
-def record_at(store: RunStore, run_id: str, step: int) -> dict[str, Any] | None:
+def record_at(store: StoreDb, run_id: str, step: int) -> dict[str, Any] | None:
     """The record of one step, histograms included (None when that step was not recorded)."""
     with store._db() as db:
         row = db.execute("SELECT record FROM diagnostics WHERE run_id=? AND step=?",

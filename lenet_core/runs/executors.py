@@ -19,6 +19,8 @@ from ..config import TrainConfig
 from . import procs
 from .store import RunStore
 
+RUNNER = "lenet_core.runs.runner"  # the module a local worker runs (python -m)
+
 
 @dataclass(frozen=True)
 class Request:
@@ -55,6 +57,21 @@ def spawn_runs(module: str, run_ids: list[str], store: RunStore, *args: str,
     for run_id in run_ids:
         store.set_pid(run_id, proc.pid)
     return proc
+
+
+class LocalExecutor(Executor):
+    """One background worker process on this machine trains the runs one after another,
+    queueing behind other runs (max_running at a time over the whole store); returns at once."""
+
+    name = "local"
+
+    def __init__(self, max_running: int = 1):
+        self.max_running = max_running
+
+    def launch(self, run_ids: Sequence[str], store: RunStore) -> None:
+        if run_ids:
+            spawn_runs(RUNNER, list(run_ids), store,
+                       "--max-running", str(self.max_running))
 
 
 def stop(run_ids: Sequence[str], store: RunStore) -> int:

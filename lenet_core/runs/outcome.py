@@ -8,14 +8,10 @@ epochs, not a lower learning rate. The figures quoted were measured on this proj
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .. import data
 from ..budget import batches_per_epoch
 from ..scoring import CHANCE_ACCURACY  # below it a 10-class model has learned nothing
-
-if TYPE_CHECKING:
-    from .records import Run
+from .records import Run, at_chance
 
 # The book's recipe trains 10 epochs of 235 steps (60,000 examples, batch 256): its sigmoid net
 # sits at loss 2.30 for most of the first epoch, then learns (80 % after 10 epochs).
@@ -24,12 +20,6 @@ FEW_EXAMPLES = 100  # under 10 examples a class: too few to learn 10 classes fro
 # ReLU at the book's SGD rate ends at chance (qa-activation: lr 0.9 in 5 of 5 seeds, lr 0.1
 # learns in 5 of 5); rates from here up count as "high" for SGD.
 RELU_HIGH_LR = 0.5
-
-
-def at_chance(run: Run) -> bool:
-    """A run that ended without learning anything: test accuracy near 1 in 10."""
-    return run.status in ("finished", "stopped") and run.test_acc is not None \
-        and run.test_acc < CHANCE_ACCURACY
 
 
 def chance_note(test_acc: float) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..config import TrainConfig
 from ..progress import Progress
+from ..scoring import CHANCE_ACCURACY  # below it a 10-class model has learned nothing
 from .environment import Environment
 
 STATUSES = ("queued", "running", "finished", "stopped", "diverged", "failed", "interrupted")
@@ -86,3 +87,9 @@ def run_from_row(row: sqlite3.Row) -> Run:
     d["stop_requested"] = bool(d["stop_requested"])
     d["environment"] = Environment.from_json(d["environment"])
     return Run(**d)
+
+
+def at_chance(run: Run) -> bool:
+    """A run that ended without learning anything: test accuracy near 1 in 10."""
+    return run.status in ("finished", "stopped") and run.test_acc is not None \
+        and run.test_acc < CHANCE_ACCURACY

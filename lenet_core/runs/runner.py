@@ -26,27 +26,12 @@ from ..engine import Event, TrainResult, train
 from ..explain.diagnostics import Recorder
 from ..progress import Progress
 from . import checkpoint, diagnostics_store, environment, procs
-from .executors import Executor, Request, spawn_runs
+from .executors import Executor, LocalExecutor, Request
 from .records import Run
 from .store import RunStore
 
 PROGRESS_EVERY = 0.5  # seconds between progress/heartbeat writes and stop-flag reads
 QUEUE_POLL = 0.5  # seconds between a queued worker's looks at the queue
-
-
-class LocalExecutor(Executor):
-    """One background worker process on this machine trains the runs one after another,
-    queueing behind other runs (max_running at a time over the whole store); returns at once."""
-
-    name = "local"
-
-    def __init__(self, max_running: int = 1):
-        self.max_running = max_running
-
-    def launch(self, run_ids: Sequence[str], store: RunStore) -> None:
-        if run_ids:
-            spawn_runs("lenet_core.runs.runner", list(run_ids), store,
-                       "--max-running", str(self.max_running))
 
 
 class ForegroundExecutor(Executor):

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 from plotly.subplots import make_subplots
 
-from ..explain.inference import Activation
+from ..explain.activation import Activation
 
 # The seed's animator: legend, order and line styles ('-', 'm--', 'g-.') of train_ch6's plot.
 METRICS = {"train_loss": "train loss", "train_acc": "train acc", "test_acc": "test acc"}

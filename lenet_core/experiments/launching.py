@@ -1,0 +1,56 @@
+"""Launching an experiment: record it in the store and queue its runs (variants x seeds)
+through an executor; adding seeds; stopping its runs."""
+
+from __future__ import annotations
+
+from ..runs import executors
+from ..runs.executors import Executor, LocalExecutor, Request
+from ..runs.store import RunStore
+from . import computed
+from .definitions import COMPUTED, Experiment, run_config
+
+
+def launch(experiment: Experiment, store: RunStore, *, epochs: int | None = None,
+           seeds: int | None = None, max_train_examples: int | None = None,
+           executor: Executor | None = None, timed: bool | None = None) -> str:
+    """Record the experiment and queue its runs (variants x seeds); returns its id at once.
+    timed: the runs are measured side by side (see lenet_core.verdicts); the definition's
+    own flag by default, and never on a cluster, whose runs train at once on other machines."""
+    executor = executor or LocalExecutor()
+    timed = (experiment.timed if timed is None else timed) and executor.name == "local"
+    spec = experiment.spec(epochs or experiment.epochs, max_train_examples, timed)
+    if experiment.measure == "view-reshape":  # measured now, once: the record keeps it
+        spec["cases"] = computed.view_reshape()
+    for variant in spec["variants"]:  # every run's config is valid before anything is queued
+        run_config(spec, variant, 0)
+    experiment_id = store.create_experiment(experiment.name, experiment.version, spec,
+                                            executor.name)
+    if experiment.measure not in COMPUTED:
+        add_seeds(experiment_id, store, seeds or experiment.seeds, executor)
+    return experiment_id
+
+
+def add_seeds(experiment_id: str, store: RunStore, seeds: int,
+              executor: Executor | None = None) -> list[str]:
+    """Queue `seeds` more seeds of every variant; returns the run ids. A variant's replicas
+    count up from its own seed (a grid over `seed` at 100 runs 100, 101, ...; otherwise the
+    base's, 0), continuing after the seeds it already has. Seed-major order: each seed's
+    variants run one after another, so a queue that trains one run at a time alternates them."""
+    executor = executor or LocalExecutor()
+    record = store.experiment(experiment_id)
+    runs = store.runs_of(experiment_id)
+    first = {}
+    for variant in record.spec["variants"]:
+        own = [r.config.seed for r in runs if r.variant == variant["label"]]
+        start = variant["changes"].get("seed", record.spec["base"]["seed"])
+        first[variant["label"]] = 1 + max(own) if own else start
+    return executor.submit([
+        Request(run_config(record.spec, variant, first[variant["label"]] + k),
+                f"{record.name} · {variant['label']} · seed {first[variant['label']] + k}",
+                experiment_id, variant["label"])
+        for k in range(seeds) for variant in record.spec["variants"]], store)
+
+
+def stop(experiment_id: str, store: RunStore) -> int:
+    """Ask every active run of the experiment to stop; returns how many were asked."""
+    return executors.stop([r.id for r in store.runs_of(experiment_id)], store)
