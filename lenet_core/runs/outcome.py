@@ -83,7 +83,8 @@ def relu_hint(run: Run, dead_fraction: float | None = None) -> str:
             "learns at lr 0.1 in 5 of 5 (qa-activation). Lower the learning rate (the `relu-qa` preset).")
     if dead_fraction is not None:
         text += (f" {dead_fraction:.0%} of its ReLU units output 0 for every image of the "
-                 "diagnostics' probe batch at the end (measured): no gradient flows through them for those images.")
+                 "diagnostics' probe batch at the end (measured): no gradient flows through "
+                 "them for those images.")
     return text
 
 
