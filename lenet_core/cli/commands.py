@@ -98,9 +98,8 @@ def _report(a, run, store) -> int:
             shutil.copyfile(store.checkpoint_path(run.id), a.save)
         except OSError as e:
             not_saved = f"the checkpoint was not copied to {a.save}: {e.strerror}"
-    summary = {"run_id": run.id, "status": run.status, "train_loss": run.train_loss,
-               "train_acc": run.train_acc, "test_acc": run.test_acc,
-               "examples_per_sec": run.examples_per_sec, "device": run.device}
+    summary = run.to_dict(("run_id", "status", "train_loss", "train_acc", "test_acc",
+                           "examples_per_sec", "device"))
     if run.status == "diverged":
         summary["diverged_step"] = run.diverged_step
     if run.error:
@@ -147,16 +146,15 @@ def _follow(run_id: str, store) -> None:
         wait(run_id, store, timeout=60)
 
 
+RUNS_JSON = ("id", "name", "status", "created_at", "test_acc", "train_loss", "examples_per_sec",
+             "device", "executor", "node", "threads", "config", "environment")
+
+
 def cmd_runs(a) -> int:
     from ..runs.store import RunStore
     runs = RunStore().list()
     if a.json:
-        print(json.dumps([{"id": r.id, "name": r.name, "status": r.status,
-                           "created_at": r.created_at, "test_acc": r.test_acc,
-                           "train_loss": r.train_loss, "examples_per_sec": r.examples_per_sec,
-                           "device": r.device, "executor": r.executor, "node": r.node,
-                           "threads": r.threads, "config": r.config.to_dict(),
-                           "environment": r.environment.to_dict()} for r in runs]))
+        print(json.dumps([r.to_dict(RUNS_JSON) for r in runs]))
         return 0
     if not runs:
         print("no runs yet: python -m lenet_core train --help")

@@ -71,14 +71,15 @@ def parameters(config: TrainConfig) -> int:
     return sum(row.params for row in summary(config))
 
 
+REPORT_RUN = ("run_id", "variant", "status", "config", "test_acc", "train_acc", "train_loss",
+              "examples_per_sec", "train_time", "executor", "node", "threads")
+
+
 def report(experiment_id: str, store: RunStore) -> dict[str, Any]:
     """The experiment as JSON: the CLI's `--json` line."""
     res = result(experiment_id, store)
     table = [table_row(a) for a in res.arms]
-    runs = [{"run_id": r.id, "variant": r.variant, "status": r.status, "config": r.config.to_dict(),
-             "test_acc": r.test_acc, "train_acc": r.train_acc, "train_loss": r.train_loss,
-             "examples_per_sec": r.examples_per_sec, "train_time": r.train_time,
-             "executor": r.executor, "node": r.node, "threads": r.threads} for r in res.runs]
+    runs = [r.to_dict(REPORT_RUN) for r in res.runs]
     spec = res.record.spec
     out = {"experiment": res.record.name, "id": res.record.id, "title": spec["title"],
            "measure": spec["measure"], "max_train_examples": spec["max_train_examples"],

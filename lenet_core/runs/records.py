@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,14 @@ class Run:
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    def to_dict(self, fields: Sequence[str]) -> dict[str, Any]:
+        """The named fields as JSON values (config and environment as dicts): the one way a run
+        becomes JSON. "run_id" names the id under the key the train and experiment reports use."""
+        def value(name: str) -> Any:
+            v = self.id if name == "run_id" else getattr(self, name)
+            return v.to_dict() if isinstance(v, (TrainConfig, Environment)) else v
+        return {name: value(name) for name in fields}
 
 
 def name_problem(name: str) -> str | None:
