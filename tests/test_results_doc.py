@@ -62,6 +62,20 @@ def test_the_document_renders_every_stored_result_with_its_time(store, tmp_path)
     assert named == [f"`{n}`" for n in EXPERIMENTS if n != "qa-pooling"]
 
 
+@pytest.mark.parametrize("name, says", [
+    ("qa-pooling", " epochs, the full training sets, on"),
+    ("ex-remedies", " epochs, 2,000 training examples per run, on"),
+    ("qa-data-size", " epochs, training sets of 1,000, 5,000, 20,000, 60,000 examples, by variant, on"),
+])
+def test_the_header_says_how_many_training_examples_the_runs_used(store, tmp_path, name, says):
+    result = _result(store, name, seeds=2)
+    sizes = {r.config.max_train_examples for r in store.list()}
+    assert result["settings"]["train_examples"] == sorted(sizes, key=lambda n: (n is None, n or 0))
+    (tmp_path / f"{name}.json").write_text(json.dumps(result))
+    text = results_doc.render(results_doc.load(tmp_path), "# Intro\n")
+    assert says in text
+
+
 @pytest.mark.slow
 def test_a_rerun_of_small_runs_writes_its_result_and_the_document(store, tmp_path):
     lines = []

@@ -86,11 +86,22 @@ def text(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _sizes(sizes: list[int | None]) -> str:
+    """The training-set sizes the runs used, in words (None: the full set)."""
+    if sizes == [None]:
+        return "the full training sets"
+    if len(sizes) == 1:
+        return f"{sizes[0]:,} training examples per run"
+    text = "training sets of " + ", ".join(f"{n:,}" for n in sizes if n is not None) + " examples"
+    return text + (" and the full sets" if None in sizes else "") + ", by variant"
+
+
 def _settings(report: Mapping[str, Any]) -> str:
     s = report["settings"]
     cap = report["max_train_examples"]
-    size = ("the full training sets unless a variant sets its size" if cap is None else
-            f"training sets capped at {cap:,} examples")
+    size = (f"training sets capped at {cap:,} examples" if cap is not None else
+            _sizes(s["train_examples"]) if "train_examples" in s else
+            "the full training sets unless a variant sets its size")
     threads = s["threads"]
     return (f"Experiment `{report['id']}`: {s['runs']} runs (seeds "
             f"{', '.join(map(str, s['seeds']))}), {'/'.join(map(str, s['epochs']))} epochs, "

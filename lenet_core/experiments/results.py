@@ -106,10 +106,13 @@ def table_row(arm: verdicts.Arm) -> dict[str, Any]:
 
 
 def settings(runs) -> dict[str, list]:
-    """What the runs had in common, for a report's header: seeds, epochs, where they ran."""
+    """What the runs had in common, for a report's header: seeds, epochs, where they ran, and
+    the training-set sizes they used (None: the full set)."""
     ran = [r for r in runs if r.node] or runs  # queued runs have no node yet
     return {"runs": len(runs), "seeds": sorted({r.config.seed for r in runs}),
             "epochs": sorted({r.config.epochs for r in runs}),
             "executors": sorted({r.executor for r in ran}),
             "nodes": sorted({r.node or "?" for r in ran}),
-            "threads": sorted({str(r.threads) for r in ran})}
+            "threads": sorted({str(r.threads) for r in ran}),
+            "train_examples": sorted({r.config.max_train_examples for r in runs},
+                                     key=lambda n: (n is None, n or 0))}
