@@ -95,6 +95,22 @@ def test_what_happened_is_named_and_nothing_unmeasured(store):
     assert "dead" not in text
 
 
+def test_a_run_too_small_to_conclude_says_so_instead_of_not_learning(store):
+    """The issue's case: 1 epoch on 4,096 examples is 16 steps; the book's sigmoid net sits at
+    chance far longer than that, so its runs at chance say the run was too small."""
+    tiny = D2L.replace(max_train_examples=4096)
+    sigmoid = _arm(store, "sigmoid, lr 0.9", [0.10, 0.10], config=tiny)
+    text = verdict_text.failure(sigmoid)
+    assert text == ("learned in 0 of 2 seeds (95 % CI 0-66 %): ended at chance accuracy "
+                    "(10.0 ± 0.0 %) in 2 after only 16 steps (the book's sigmoid recipe takes "
+                    "2,350, at chance for most of its first epoch): too small a run to "
+                    "conclude that this network cannot learn")
+    few = _arm(store, "5 examples", [0.10], config=D2L.replace(max_train_examples=5))
+    assert "after only 5 training examples: too small a run" in verdict_text.failure(few)
+    relu = _arm(store, "ReLU, lr 0.9", [0.10], config=tiny.replace(activation="relu"))
+    assert "too small" not in verdict_text.failure(relu)  # not the slow start: its lr
+
+
 def test_one_seed_says_too_few_and_asks_for_seeds_only_when_nothing_is_queued(store):
     a, b = _arm(store, "A", [0.95]), _arm(store, "B", [0.50])
     compared = verdicts.compare([a, b], [("A", "B")], ["test_acc"], False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..runs.outcome import too_short
 from ..stats import p_text, planned_resolvable, wilson
 from .verdicts import QUANTITIES, Arm, Compared, Stat, number, reached
 
@@ -28,7 +29,12 @@ def failure(arm: Arm) -> str | None:
         parts.append(f"diverged (a non-finite loss{where}) in {len(arm.diverged)}")
     if arm.chance:
         acc = Stat.of([r.test_acc for r in arm.chance])
-        parts.append(f"ended at chance accuracy ({acc.text(100, 1, ' %')}) in {len(arm.chance)}")
+        part = f"ended at chance accuracy ({acc.text(100, 1, ' %')}) in {len(arm.chance)}"
+        short = [why for r in arm.chance if (why := too_short(r))]
+        if len(short) == len(arm.chance):
+            part += (f" after only {short[0]}: too small a run to conclude that this network "
+                     "cannot learn")
+        parts.append(part)
     text = f"learned in {rate(k, n, low, high)}: " + " and ".join(parts)
     if k and arm.stats.get("test_acc_learned"):
         text += f"; the runs that learned: {arm.stats['test_acc_learned'].text(100, 1, ' %')}"

@@ -51,6 +51,19 @@ def examples_used(run: Run) -> int:
     return min(size, run.config.max_train_examples or size)
 
 
+def too_short(run: Run) -> str | None:
+    """What made a run too small to show that its network cannot learn, or None: fewer
+    examples than FEW_EXAMPLES, or a sigmoid net given fewer steps than the book's recipe
+    (which sits at chance for most of its first epoch)."""
+    examples, steps = examples_used(run), steps_done(run)
+    if examples < FEW_EXAMPLES:
+        return f"{examples:,} training example{'s' * (examples != 1)}"
+    if run.config.activation == "sigmoid" and steps < BOOK_STEPS:
+        return (f"{steps:,} step{'s' * (steps != 1)} (the book's sigmoid recipe takes "
+                f"{BOOK_STEPS:,}, at chance for most of its first epoch)")
+    return None
+
+
 def few_examples_note(cap: int | None) -> str | None:
     """The form's word on a Max train examples too small to learn from, before anything
     trains (None when the cap is fine, or not a number yet)."""
