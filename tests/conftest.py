@@ -92,9 +92,10 @@ def page(browser):
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(tmp_path_factory):
+def ray_head(tmp_path_factory):
     """A 2-CPU Ray head on 127.0.0.1 with token authentication. Its data folder holds the real
-    Fashion-MNIST and a corrupt MNIST: a worker that cannot load a dataset."""
+    Fashion-MNIST and a corrupt MNIST: a worker that cannot load a dataset. It leaves the
+    environment alone: `ray_cluster` puts the token in one test's environment."""
     from tests import ray_cluster as rc
     data = tmp_path_factory.mktemp("cluster-data")
     (data / "FashionMNIST").symlink_to(Path(os.environ["LENET_DATA"]).resolve() / "FashionMNIST")
@@ -104,12 +105,14 @@ def ray_cluster(tmp_path_factory):
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         (raw / name).write_bytes(b"not the dataset")
     cluster = rc.start(data)
-    saved = {k: os.environ.get(k) for k in cluster.env}
-    os.environ.update(cluster.env)  # the drivers that tests launch inherit the token
     yield cluster
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
     rc.stop(cluster)
+
+
+@pytest.fixture
+def ray_cluster(ray_head, monkeypatch):
+    """The Ray head, its auth token in this test's environment (the drivers it launches inherit
+    it) and gone again after the test."""
+    for key, value in ray_head.env.items():
+        monkeypatch.setenv(key, value)
+    return ray_head

@@ -32,10 +32,10 @@ def stop_app(app: App) -> None:
 
 
 @contextmanager
-def serving(tmp: Path) -> Iterator[App]:
-    """The app with its own run store under `tmp`; on exit its active runs are stopped (no
-    training process is left behind) and the server ends."""
-    server = start_app(tmp / "runs", tmp / "streamlit.log")
+def serving(tmp: Path, env: dict[str, str] | None = None) -> Iterator[App]:
+    """The app with its own run store under `tmp` (and `env` added to its environment); on exit
+    its active runs are stopped (no training process is left behind) and the server ends."""
+    server = start_app(tmp / "runs", tmp / "streamlit.log", env=env)
     try:
         yield server
     finally:

@@ -196,3 +196,12 @@ def test_a_capped_sweep_runs_on_the_cluster(ray_cluster, tmp_path):
         assert (run["executor"], run["node"]) == ("ray", socket.gethostname())
     assert {row["variant"] for row in report["table"]} == \
         {"activation=sigmoid, lr=0.1", "activation=relu, lr=0.1"}
+
+
+def test_the_clusters_token_is_in_a_tests_environment_only_while_it_runs(ray_head, request):
+    """The session's head leaves os.environ alone, and ray_cluster's token is undone after each
+    test: a later test never connects with it by accident (this one runs after the
+    module's others, so it also sees that theirs was undone)."""
+    assert not [k for k in ray_head.env if k in os.environ]
+    cluster = request.getfixturevalue("ray_cluster")
+    assert {k: os.environ.get(k) for k in cluster.env} == cluster.env

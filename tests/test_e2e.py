@@ -50,8 +50,16 @@ def app(tmp_path_factory):
         yield server
 
 
-def test_train_a_short_run_live_to_the_end(app, page):
-    open_app(page, app.url)
+@pytest.fixture
+def fresh_app(tmp_path):
+    """A server of the test's own, on an empty store: what a first visit sees, whatever other
+    tests left in the module's shared server."""
+    with serving(tmp_path) as server:
+        yield server
+
+
+def test_train_a_short_run_live_to_the_end(fresh_app, page):
+    open_app(page, fresh_app.url)
     expect(page.get_by_role("heading", name="Train", level=1)).to_be_visible()
     expect(page.get_by_text("No runs yet")).to_be_visible()
 

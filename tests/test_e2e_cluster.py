@@ -22,8 +22,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def app(ray_cluster, tmp_path_factory):  # after the cluster: the app inherits its token
-    with serving(tmp_path_factory.mktemp("e2e-cluster")) as server:
+def app(ray_head, tmp_path_factory):  # with the cluster's token: the drivers it starts need it
+    with serving(tmp_path_factory.mktemp("e2e-cluster"), env=ray_head.env) as server:
         yield server
 
 

@@ -60,12 +60,14 @@ class App:
 
 
 def start_app(runs: Path, log: Path, timeout: float = 90.0, app_dir: Path = ROOT, *,
-              port: int | None = None, own_session: bool = False) -> App:
+              port: int | None = None, own_session: bool = False,
+              env: dict[str, str] | None = None) -> App:
     """`streamlit run app.py` in `app_dir` on a free port (or `port`), with its own run store;
     returns once its health check answers. own_session: a process group of its own, as a shell
-    starts it from a terminal. The log is appended to: a restarted server keeps one log."""
+    starts it from a terminal; env: added to this environment. The log is appended to: a
+    restarted server keeps one log."""
     port = port or free_port()
-    env = {**os.environ, "LENET_RUNS": str(runs), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **(env or {}), "LENET_RUNS": str(runs), "PYTHONUNBUFFERED": "1"}
     with open(log, "ab") as out:
         process = subprocess.Popen(
             [str(Path(sys.executable).parent / "streamlit"), "run", "app.py",
