@@ -3,6 +3,9 @@ headless browser for the end-to-end tests, and a real Ray cluster on 127.0.0.1 (
 per session, only if a test asks for it)."""
 
 import os
+import shutil
+import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,24 +20,43 @@ os.environ.pop("RAY_ADDRESS", None)
 
 
 CHECKOUT_STORE = ROOT / "runs"  # the dashboard's own store: `make run` uses it, tests never
+# The default store of this session: every process the tests start without a store of their own
+# (a server, a worker, a Ray head, and whatever outlives its test) writes here, never into the
+# checkout's ./runs or the store a developer's LENET_RUNS names.
+SESSION_STORE = Path(tempfile.mkdtemp(prefix="lenet-tests-runs-"))
+os.environ["LENET_RUNS"] = str(SESSION_STORE)
 
 
-def _checkout_store_files() -> dict[str, tuple[int, int]]:
-    """Every file of the checkout's run store, with its size and modification time."""
-    if not CHECKOUT_STORE.exists():
+def _store_files(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file of a run store folder, with its size and modification time."""
+    if not root.exists():
         return {}
-    return {p.relative_to(CHECKOUT_STORE).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
-            for p in CHECKOUT_STORE.rglob("*") if p.is_file()}
+    return {p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file()}
+
+
+def _changed(before: dict, after: dict) -> list[str]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_store():
+    yield SESSION_STORE
+    shutil.rmtree(SESSION_STORE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
 def checkout_store_untouched():
     """A test that creates, changes or deletes anything in the checkout's ./runs errors at its
-    teardown, naming the files: a test's runs belong in its own store (the `store` fixture)."""
-    before = _checkout_store_files()
+    teardown, naming the files. One that writes into the session's default store gets a warning
+    naming it: its runs belong in its own store (the `store` fixture); a process that an earlier
+    test left running may also be the writer, which is why it is not an error."""
+    before, default_before = _store_files(CHECKOUT_STORE), _store_files(SESSION_STORE)
     yield
-    after = _checkout_store_files()
-    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    if changed := _changed(default_before, _store_files(SESSION_STORE)):
+        warnings.warn(f"the session's default run store changed during this test: "
+                      f"{', '.join(changed)} (use the store fixture or LENET_RUNS)", stacklevel=1)
+    changed = _changed(before, _store_files(CHECKOUT_STORE))
     assert not changed, (f"this test touched the checkout's run store {CHECKOUT_STORE}: "
                          f"{', '.join(changed)} (use the store fixture or LENET_RUNS)")
 
