@@ -109,6 +109,27 @@ def test_relu_at_lr_09_reports_divergence(tmp_path, monkeypatch):
     assert result["status"] == "diverged" and result["diverged_step"] >= 1
 
 
+def test_bench_names_a_timed_run_that_did_not_finish(monkeypatch, capsys):
+    from lenet_core import bench
+    from lenet_core.bench import watched
+    from lenet_core.runs import runner
+
+    def failing_start(config, name, store):
+        run_id = store.create(config, name)
+        store.finish(run_id, "failed", error="RuntimeError: out of memory")
+        return run_id
+
+    monkeypatch.setattr(watched, "cli_run", lambda config, runs: {"examples_per_sec": 1000.0})
+    monkeypatch.setattr(runner, "start", failing_start)
+    with pytest.raises(bench.BenchError,
+                       match=r"the runner run \S+ ended failed: RuntimeError: out of memory"):
+        bench.runner_vs_cli(256, repeats=1)
+    monkeypatch.setattr(bench, "collect", lambda quick: bench.runner_vs_cli(256, repeats=1))
+    assert main(["bench"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lenet_core: error: bench: the runner run ") and err.count("\n") == 1
+
+
 @pytest.mark.slow
 def test_bench_quick_reports_every_figure(tmp_path, monkeypatch):
     # The machinery only: speed goals are judged by the full `bench`, never by a test.

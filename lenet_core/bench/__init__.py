@@ -194,6 +194,10 @@ def draw_network(repeats: int = 30) -> dict:
             "cpu_median_ms": statistics.median(cpu)}
 
 
+class BenchError(RuntimeError):
+    """A measurement could not be taken (a run it timed did not finish): one line for the CLI."""
+
+
 def runner_vs_cli(n_examples: int, repeats: int = 2) -> dict:
     """The same run as `python -m lenet_core train` and through the dashboard's background
     runner, with and without a thread polling it as a live page does; each a fresh process,
@@ -219,9 +223,13 @@ def runner_vs_cli(n_examples: int, repeats: int = 2) -> dict:
 
                 if poll:
                     threading.Thread(target=page, daemon=True).start()
-                runner.wait(run_id, store)
+                run = runner.wait(run_id, store)
                 done.set()
-                figures[key].append(store.get(run_id).examples_per_sec)
+                if run.status != "finished" or run.examples_per_sec is None:
+                    raise BenchError(f"the {key} run {run_id} ended {run.status}: "
+                                       f"{run.error or 'no speed recorded'} (its log: "
+                                       f"{store.root / f'{run_id}.log'})")
+                figures[key].append(run.examples_per_sec)
     med = {k: statistics.median(v) for k, v in figures.items()}
     return {"cli_examples_per_sec": med["cli"], "runner_examples_per_sec": med["runner"],
             "runner_polled_examples_per_sec": med["runner_polled"],

@@ -247,5 +247,9 @@ def cmd_evaluate(a) -> int:
 
 
 def cmd_bench(a) -> int:
-    from ..bench import run_bench
-    return run_bench(json_out=a.json, quick=a.quick)
+    from ..bench import BenchError, run_bench
+    try:
+        return run_bench(json_out=a.json, quick=a.quick)
+    except BenchError as e:
+        print(f"lenet_core: error: bench: {e}", file=sys.stderr)
+        return 1
