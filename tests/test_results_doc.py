@@ -91,3 +91,14 @@ def test_a_rerun_of_small_runs_writes_its_result_and_the_document(store, tmp_pat
     # what differed from the definition is said beside its time
     assert "| epochs 1, max_train_examples 512, seeds 2 |" in document.read_text()
     assert lines[0].startswith("qa-mlp-vs-cnn: 4 runs in ")
+
+
+def test_a_comparison_within_one_case_names_the_case_once():
+    from lenet_core.experiments.report_text import pair
+    assert pair("256 x 16 x 5 x 5: reshape", "256 x 16 x 5 x 5: view") == \
+        "256 x 16 x 5 x 5: reshape vs view"
+    assert pair("ReLU, lr 0.1", "sigmoid, lr 0.9") == "ReLU, lr 0.1 vs sigmoid, lr 0.9"
+    assert pair("a: x", "b: y") == "a: x vs b: y"
+    doc = results_doc.DOCUMENT.read_text()
+    assert "(`qa-view-reshape`) | the seed's Reshape, 256 x 784 to 256 x 1 x 28 x 28: " \
+           "reshape vs view (time per call)" in doc

@@ -55,6 +55,14 @@ def comparison_cells(c: Mapping[str, Any]) -> list[str]:
             c["word"], "±" + num(c["resolvable"], "") + unit]
 
 
+def pair(a: str, b: str) -> str:
+    """'a vs b', the case they share said once: "case: reshape vs view", not "case: reshape vs
+    case: view"."""
+    case_a, _, label_a = a.rpartition(": ")
+    case_b, _, label_b = b.rpartition(": ")
+    return f"{case_a}: {label_a} vs {label_b}" if case_a and case_a == case_b else f"{a} vs {b}"
+
+
 COMPARISON_HEAD = ["a", "against b", "quantity", "difference", "interval", "Holm p", "method",
                    "word", "resolvable"]
 
@@ -80,7 +88,7 @@ def text(report: Mapping[str, Any]) -> str:
                                                                else ""))
     for c in report.get("comparisons", []):
         a, b, q, diff, interval, p, method, word, res = comparison_cells(c)
-        lines.append(f"  {a} vs {b}, {q}: {diff} {interval} Holm p {p} ({method}): {word}"
+        lines.append(f"  {pair(a, b)}, {q}: {diff} {interval} Holm p {p} ({method}): {word}"
                      + (f", resolves {res}" if word != "too few seeds" else ""))
     lines.append(f"verdict: {report['verdict']}")
     return "\n".join(lines)

@@ -40,9 +40,9 @@ def load(folder: Path = RESULTS) -> list[dict[str, Any]]:
 def _compact(c: Mapping[str, Any]) -> str:
     a, b, q, diff, interval, p, _, word, res = report_text.comparison_cells(c)
     if diff == "–":
-        return f"{a} vs {b} ({q}): too few seeds"
+        return f"{report_text.pair(a, b)} ({q}): too few seeds"
     tail = f", resolves {res}" if word == "inconclusive" else ""
-    return f"{a} vs {b} ({q}): {diff} {interval}, {word}{tail}"
+    return f"{report_text.pair(a, b)} ({q}): {diff} {interval}, {word}{tail}"
 
 
 def answer(result: Mapping[str, Any]) -> str:
