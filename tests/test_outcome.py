@@ -38,6 +38,17 @@ def test_a_run_on_very_few_examples_is_told_so(store):
     assert "ReLU" not in text and "Train longer" not in text
 
 
+def test_the_small_set_figure_in_the_hint_is_the_stored_result():
+    import json
+
+    from lenet_core.experiments import results_doc
+    stored = json.loads((results_doc.RESULTS / "qa-channels.json").read_text())
+    [book] = [row for row in stored["table"] if row["variant"] == "6/16 (the book)"]
+    acc = book["test_acc"]
+    assert stored["settings"]["train_examples"] == [2000] and stored["settings"]["epochs"] == [50]
+    assert outcome.SMALL_SET_TEST_ACC == f"{acc['mean'] * 100:.1f} ± {acc['std'] * 100:.1f} %"
+
+
 def test_relu_at_a_high_rate_gets_the_relu_hint_and_no_claim_of_dead_units(store):
     run = _run(store, D2L.replace(activation="relu", epochs=1), 0.1)
     text = outcome.hint(run)
