@@ -4,7 +4,10 @@ per session, only if a test asks for it)."""
 
 import os
 import shutil
+import sys
 import tempfile
+import threading
+import traceback
 import warnings
 from pathlib import Path
 
@@ -25,6 +28,20 @@ CHECKOUT_STORE = ROOT / "runs"  # the dashboard's own store: `make run` uses it,
 # checkout's ./runs or the store a developer's LENET_RUNS names.
 SESSION_STORE = Path(tempfile.mkdtemp(prefix="lenet-tests-runs-"))
 os.environ["LENET_RUNS"] = str(SESSION_STORE)
+
+
+_default_store_opened: list[str] = []  # where this process opened it: thread and stack
+
+
+def _watch_default_store(event: str, args: tuple) -> None:
+    """An audit hook: a test process that opens the session's default store records who did,
+    so that the warning below can name the code, not only the test it happened during."""
+    if event == "sqlite3.connect" and str(args[0]).startswith(str(SESSION_STORE)):
+        stack = "".join(traceback.format_stack(limit=12)[:-1])
+        _default_store_opened.append(f"thread {threading.current_thread().name}:\n{stack}")
+
+
+sys.addaudithook(_watch_default_store)
 
 
 def _store_files(root: Path) -> dict[str, tuple[int, int]]:
@@ -52,10 +69,14 @@ def checkout_store_untouched():
     naming it: its runs belong in its own store (the `store` fixture); a process that an earlier
     test left running may also be the writer, which is why it is not an error."""
     before, default_before = _store_files(CHECKOUT_STORE), _store_files(SESSION_STORE)
+    _default_store_opened.clear()
     yield
     if changed := _changed(default_before, _store_files(SESSION_STORE)):
+        opened = ("opened by this process in " + _default_store_opened[0]
+                  if _default_store_opened else "by another process (none here opened it)")
         warnings.warn(f"the session's default run store changed during this test: "
-                      f"{', '.join(changed)} (use the store fixture or LENET_RUNS)", stacklevel=1)
+                      f"{', '.join(changed)} (use the store fixture or LENET_RUNS); {opened}",
+                      stacklevel=1)
     changed = _changed(before, _store_files(CHECKOUT_STORE))
     assert not changed, (f"this test touched the checkout's run store {CHECKOUT_STORE}: "
                          f"{', '.join(changed)} (use the store fixture or LENET_RUNS)")
