@@ -63,6 +63,17 @@ def session_store():
 
 
 @pytest.fixture(autouse=True)
+def main_module_kept():
+    """Streamlit's AppTest leaves the app's script as sys.modules["__main__"]; a later test's
+    spawned process (multiprocessing's "spawn" re-runs the parent's main module) then ran the
+    dashboard script at its start and opened the default run store: in CI, ./runs/runs.db
+    appeared in the checkout during test_upgrade. Each test gets the real main module back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
+
+
+@pytest.fixture(autouse=True)
 def checkout_store_untouched():
     """A test that creates, changes or deletes anything in the checkout's ./runs errors at its
     teardown, naming the files. One that writes into the session's default store gets a warning
