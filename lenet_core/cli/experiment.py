@@ -61,7 +61,8 @@ def add_parser(sub, parser_class) -> None:
                    help="write nothing; exit 1 when the document differs from the render")
     rr = esub.add_parser("rerun", help="re-run shipped experiments with their defaults, one "
                          "after another, store each result in docs/results and write "
-                         "docs/EXPERIMENTS.md (hours: see docs/results/INTRO.md)")
+                         "docs/EXPERIMENTS.md (hours: see docs/results/INTRO.md); run again on the "
+                         "same store, it resumes an unfinished re-run")
     rr.add_argument("names", nargs="*", metavar="NAME", help="these only (default: all)")
     rr.add_argument("--timed", action=argparse.BooleanOptionalAction, default=None,
                     help="record every experiment as timed side by side (default: each "
@@ -117,9 +118,12 @@ def _docs(a: argparse.Namespace) -> int:
                          f"{', '.join(EXPERIMENTS)}")
     if a.seeds is not None and a.seeds < 1:
         raise UsageError(f"--seeds must be 1 or more, got {a.seeds}")
-    path = rerun.rerun(a.names or list(EXPERIMENTS), RunStore(), timed=a.timed,
-                       say=lambda line: print(line, file=sys.stderr),
-                       overrides={"seeds": a.seeds} if a.seeds else None)
+    try:
+        path = rerun.rerun(a.names or list(EXPERIMENTS), RunStore(), timed=a.timed,
+                           say=lambda line: print(line, file=sys.stderr),
+                           overrides={"seeds": a.seeds} if a.seeds else None)
+    except rerun.Busy as e:
+        raise UsageError(str(e)) from None
     print(f"wrote {path}")
     return 0
 

@@ -2,6 +2,12 @@
 machine's queue (one run at a time), and store each result for the results document: how long
 it took and how busy the machine was are recorded beside it (load average over 1 minute,
 sampled every LOAD_EVERY_S; the experiment's own run adds about its thread count to it).
+
+A re-run longer than one sitting resumes: its progress file in the run store
+(rerun-NAME.json) names the launch and the wall time and load of each part so far. Running
+`experiment rerun NAME` again on the same store keeps every run that ended, queues the runs
+whose process died (interrupted) again from scratch, waits for the rest, and records the parts'
+summed wall time. A changed definition or other overrides start a fresh launch instead.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..runs import executors, procs
+from ..runs.errors import NoSuchExperiment
+from ..runs.executors import Executor, LocalExecutor
 from ..runs.store import RunStore
 from . import launching, results, results_doc
 from .catalog import EXPERIMENTS
@@ -22,44 +31,121 @@ LOAD_EVERY_S = 30.0
 POLL_S = 2.0
 
 
+class Busy(RuntimeError):
+    """This experiment's re-run is already going on in this store, in another process."""
+
+
 def load_average() -> float:
     return os.getloadavg()[0]
 
 
+def progress_path(store: RunStore, name: str) -> Path:
+    return store.root / f"rerun-{name}.json"
+
+
+def unfinished(name: str, store: RunStore,
+               overrides: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The progress of this experiment's earlier re-run in this store, if one was left
+    unfinished with the same overrides and the catalog's current version of the experiment."""
+    path = progress_path(store, name)
+    if not path.exists():
+        return None
+    progress = json.loads(path.read_text())
+    if progress.get("overrides") != (overrides or None) \
+            or progress.get("version") != EXPERIMENTS[name].version:
+        return None
+    try:
+        store.experiment(progress["experiment_id"])
+    except NoSuchExperiment:
+        return None
+    pid = progress.get("pid")
+    if pid != os.getpid() and procs.alive(pid) and procs.started_by(pid, progress.get("since")):
+        raise Busy(f"a re-run of {name} is already going on in this store (process "
+                   f"{progress['pid']}); wait for it, or stop that process first")
+    return progress
+
+
+def requeue(experiment_id: str, store: RunStore, executor: Executor) -> list[str]:
+    """Train the experiment's interrupted runs again from scratch, in their queued order; the
+    interrupted records are deleted (a part-trained run is not a result). Returns the new ids."""
+    gone = [r.id for r in store.runs_of(experiment_id) if r.status == "interrupted"]
+    again = executors.relaunch(gone, store, executor)
+    for run_id in gone:
+        store.delete(run_id)
+    return again
+
+
 def run_one(name: str, store: RunStore, *, timed: bool | None = None,
             say: Callable[[str], None] = print,
-            overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Launch one shipped experiment, wait for every run, and return its stored result.
-    overrides: launch options (epochs, seeds, max_train_examples) for a quick rehearsal."""
+            overrides: dict[str, Any] | None = None,
+            executor: Executor | None = None) -> dict[str, Any]:
+    """Launch one shipped experiment (or resume its unfinished re-run), wait for every run,
+    and return its stored result. overrides: launch options (epochs, seeds,
+    max_train_examples) for a quick rehearsal."""
+    executor = executor or LocalExecutor()
     before = load_average()
-    samples, t0, next_sample = [before], time.monotonic(), time.monotonic() + LOAD_EVERY_S
-    experiment_id = launching.launch(EXPERIMENTS[name], store, timed=timed,
-                                       **(overrides or {}))
-    while any(r.active for r in store.runs_of(experiment_id)):
-        if time.monotonic() >= next_sample:
-            samples.append(load_average())
-            next_sample += LOAD_EVERY_S
-        time.sleep(POLL_S)
-    seconds = time.monotonic() - t0
+    part = {"date": time.strftime("%Y-%m-%d %H:%M"), "seconds": 0.0, "loads": [before]}
+    progress = unfinished(name, store, overrides)
+    if progress is None:
+        experiment_id = launching.launch(EXPERIMENTS[name], store, timed=timed,
+                                           executor=executor, **(overrides or {}))
+        progress = {"experiment_id": experiment_id, "version": EXPERIMENTS[name].version,
+                    "overrides": overrides or None, "parts": []}
+    else:
+        experiment_id = progress["experiment_id"]
+        runs = store.runs_of(experiment_id)
+        ended = sum(not r.active and r.status != "interrupted" for r in runs)
+        again = requeue(experiment_id, store, executor)
+        say(f"{name}: resuming {experiment_id} (part {len(progress['parts']) + 1}): "
+            f"{ended} of {len(runs)} runs ended, {len(again)} interrupted runs queued again")
+    progress["parts"].append(part)
+    progress["pid"], progress["since"] = os.getpid(), time.time()
+    _wait(experiment_id, store, progress, part, progress_path(store, name))
     report = results.report(experiment_id, store)
-    ran = {"seconds": round(seconds, 1), "load_before": before,
-           "load_mean": round(statistics.fmean(samples), 2), "load_max": max(samples),
+    parts = progress["parts"]
+    seconds = sum(p["seconds"] for p in parts)
+    loads = [x for p in parts for x in p["loads"]]
+    ran = {"seconds": round(seconds, 1), "load_before": parts[0]["loads"][0],
+           "load_mean": round(statistics.fmean(loads), 2), "load_max": max(loads),
            "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
            "overrides": overrides or None}
-    say(f"{name}: {len(report['runs'])} runs in {seconds / 60:.1f} min, load average "
-        f"{before:.2f} before, {ran['load_mean']:.2f} mean")
+    if len(parts) > 1:
+        ran["parts"] = len(parts)
+    say(f"{name}: {len(report['runs'])} runs in {seconds / 60:.1f} min"
+        f"{f' over {len(parts)} parts' if len(parts) > 1 else ''}, load average "
+        f"{ran['load_before']:.2f} before, {ran['load_mean']:.2f} mean")
     return results_doc.trim(report, ran)
+
+
+def _wait(experiment_id: str, store: RunStore, progress: dict[str, Any],
+          part: dict[str, Any], path: Path) -> None:
+    """Until no run of the experiment is active, sampling the load and writing the progress
+    file at each sample, so a re-run killed meanwhile loses at most one sample's time."""
+    t0 = time.monotonic()
+    next_sample = t0 + LOAD_EVERY_S
+    path.write_text(json.dumps(progress, indent=1) + "\n")
+    while any(r.active for r in store.runs_of(experiment_id)):
+        if time.monotonic() >= next_sample:
+            part["loads"].append(load_average())
+            part["seconds"] = round(time.monotonic() - t0, 1)
+            path.write_text(json.dumps(progress, indent=1) + "\n")
+            next_sample += LOAD_EVERY_S
+        time.sleep(POLL_S)
+    part["seconds"] = round(time.monotonic() - t0, 1)
+    path.write_text(json.dumps(progress, indent=1) + "\n")
 
 
 def rerun(names: Sequence[str], store: RunStore, folder: Path = results_doc.RESULTS, *,
           timed: bool | None = None, say: Callable[[str], None] = print,
           overrides: dict[str, Any] | None = None) -> Path:
     """Re-run each named experiment, write folder/NAME.json after each (an interrupted re-run
-    keeps what finished), then render the document from the folder; returns its path."""
+    keeps what finished, and resumes when run again), then render the document from the
+    folder; returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         result = run_one(name, store, timed=timed, say=say, overrides=overrides)
         (folder / f"{name}.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
+        progress_path(store, name).unlink(missing_ok=True)
     document = folder.parent / "EXPERIMENTS.md" if folder != results_doc.RESULTS \
         else results_doc.DOCUMENT
     results_doc.write(folder, document)

@@ -94,9 +94,14 @@ def timings(results: Sequence[Mapping[str, Any]]) -> list[str]:
         x = r["ran"]
         changed = ", ".join(f"{k} {v}" for k, v in sorted((x.get("overrides") or {}).items()))
         lines.append(f"| `{r['experiment']}` | {r['settings']['runs']} | "
-                     f"{x['seconds'] / 60:.1f} min | {x['load_before']:.2f}, {x['load_mean']:.2f}"
+                     f"{x['seconds'] / 60:.1f} min{_parts(x)} | {x['load_before']:.2f}, {x['load_mean']:.2f}"
                      f", {x['load_max']:.2f} | {x['cpus']} | {x['date']} | {changed or '–'} |")
     return [*lines, ""]
+
+
+def _parts(ran: Mapping[str, Any]) -> str:
+    """A re-run resumed across sittings: its wall time is the parts' sum."""
+    return f" in {ran['parts']} parts" if ran.get("parts", 1) > 1 else ""
 
 
 def section(result: Mapping[str, Any]) -> str:

@@ -1,0 +1,170 @@
+"""A re-run longer than one sitting resumes: what ended is kept, what a dead process left is
+trained again from scratch, the parts' wall times add up, and a re-run already going on in
+another process is not joined by a second one."""
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lenet_core.cli import main
+from lenet_core.experiments import rerun, results_doc
+from lenet_core.runs.executors import Executor, LocalExecutor
+from lenet_core.runs.store import RunStore
+from tests.support import fill_run
+
+SMALL = {"epochs": 1, "seeds": 2, "max_train_examples": 512}
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+class Sitting(Executor):
+    """Trains nothing: `finish` runs end at once with a made-up accuracy, and the process of
+    the others dies (they read as interrupted), as when a session ends mid-experiment."""
+
+    name = "local"
+
+    def __init__(self, finish: int | None = None):
+        self.finish, self.launched = finish, []
+
+    def launch(self, run_ids, store):
+        self.launched += run_ids
+        dead = _dead_pid()
+        for k, run_id in enumerate(run_ids):
+            if self.finish is None or k < self.finish:
+                fill_run(store, run_id, acc=0.85 + 0.01 * k, checkpoint_file=False)
+            else:
+                store.set_pid(run_id, dead)
+
+
+def _runs(store, experiment_id):
+    return [(r.variant, r.config.seed, r.status) for r in store.runs_of(experiment_id)]
+
+
+def test_an_interrupted_rerun_resumes_keeping_what_ended_and_retraining_the_rest(store):
+    rerun.run_one("qa-mlp-vs-cnn", store, overrides=SMALL, executor=Sitting(finish=1))
+    progress = json.loads(rerun.progress_path(store, "qa-mlp-vs-cnn").read_text())
+    (experiment_id,) = [e.id for e in store.experiments("qa-mlp-vs-cnn")]
+    assert progress["experiment_id"] == experiment_id and len(progress["parts"]) == 1
+    before = _runs(store, experiment_id)
+    assert [s for _, _, s in before] == ["finished"] + ["interrupted"] * 3
+    kept = store.runs_of(experiment_id)[0]
+    # as a sitting of 10 minutes at load 1-3 would have left it
+    progress["parts"][0].update(seconds=600.0, loads=[1.0, 3.0, 2.0])
+    rerun.progress_path(store, "qa-mlp-vs-cnn").write_text(json.dumps(progress))
+
+    lines, second = [], Sitting()
+    result = rerun.run_one("qa-mlp-vs-cnn", store, say=lines.append, overrides=SMALL,
+                           executor=second)
+    assert [e.id for e in store.experiments("qa-mlp-vs-cnn")] == [experiment_id]
+    runs = store.runs_of(experiment_id)
+    assert runs[0].id == kept.id and runs[0].test_acc == kept.test_acc  # not trained again
+    assert len(second.launched) == 3 and kept.id not in second.launched
+    # the retrained runs are the interrupted ones' variants and seeds, in their order
+    assert _runs(store, experiment_id) == [(v, s, "finished") for v, s, _ in before]
+    assert result["settings"]["runs"] == 4
+    assert result["ran"]["parts"] == 2
+    parts = json.loads(rerun.progress_path(store, "qa-mlp-vs-cnn").read_text())["parts"]
+    assert result["ran"]["seconds"] == pytest.approx(600.0 + parts[1]["seconds"], abs=0.1)
+    assert (result["ran"]["load_before"], result["ran"]["load_max"]) == (1.0, 3.0)
+    assert lines[0] == (f"qa-mlp-vs-cnn: resuming {experiment_id} (part 2): 1 of 4 runs "
+                        "ended, 3 interrupted runs queued again")
+    assert "over 2 parts" in lines[-1]
+
+
+def test_other_overrides_start_a_fresh_launch_and_a_written_result_ends_the_rerun(store,
+                                                                                  tmp_path):
+    rerun.run_one("qa-mlp-vs-cnn", store, overrides=SMALL, executor=Sitting(finish=1))
+    three = {**SMALL, "seeds": 3}
+    rerun.run_one("qa-mlp-vs-cnn", store, overrides=three, executor=Sitting())
+    assert len(store.experiments("qa-mlp-vs-cnn")) == 2
+    # the second launch had ended: rerun() reports it without training, writes the result
+    # and forgets the progress, so the next rerun starts afresh
+    rerun.rerun(["qa-mlp-vs-cnn"], store, tmp_path / "results", overrides=three)
+    assert len(store.experiments("qa-mlp-vs-cnn")) == 2
+    assert json.loads((tmp_path / "results" / "qa-mlp-vs-cnn.json").read_text())["ran"][
+        "parts"] == 2
+    assert not rerun.progress_path(store, "qa-mlp-vs-cnn").exists()
+
+
+def test_a_resumed_rerun_says_its_parts_beside_its_time(store, tmp_path):
+    rerun.run_one("qa-mlp-vs-cnn", store, overrides=SMALL, executor=Sitting(finish=2))
+    result = rerun.run_one("qa-mlp-vs-cnn", store, overrides=SMALL, executor=Sitting())
+    (tmp_path / "qa-mlp-vs-cnn.json").write_text(json.dumps(result))
+    text = results_doc.render(results_doc.load(tmp_path), "# Intro\n")
+    minutes = f"{result['ran']['seconds'] / 60:.1f}"
+    assert f"| `qa-mlp-vs-cnn` | 4 | {minutes} min in 2 parts |" in text
+
+
+def test_a_second_rerun_of_one_going_on_is_refused(store, monkeypatch, capsys):
+    rerun.run_one("qa-mlp-vs-cnn", store, overrides={"seeds": 2}, executor=Sitting(finish=1))
+    path = rerun.progress_path(store, "qa-mlp-vs-cnn")
+    progress = json.loads(path.read_text())
+
+    def no_launch(*_):
+        raise AssertionError("a second re-run launched runs")
+
+    monkeypatch.setattr(LocalExecutor, "launch", no_launch)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        path.write_text(json.dumps({**progress, "pid": sleeper.pid, "since": time.time()}))
+        with pytest.raises(rerun.Busy):
+            rerun.run_one("qa-mlp-vs-cnn", store, overrides={"seeds": 2}, executor=Sitting())
+        assert main(["experiment", "rerun", "qa-mlp-vs-cnn", "--seeds", "2"]) == 2
+        assert [s for _, _, s in _runs(store, progress["experiment_id"])] == \
+            ["finished"] + ["interrupted"] * 3
+        # a process that took the number over after the re-run began is not the re-run
+        path.write_text(json.dumps({**progress, "pid": sleeper.pid,
+                                    "since": time.time() - 3600}))
+        rerun.run_one("qa-mlp-vs-cnn", store, overrides={"seeds": 2}, executor=Sitting())
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    err = capsys.readouterr().err
+    assert f"a re-run of qa-mlp-vs-cnn is already going on in this store (process " \
+           f"{sleeper.pid})" in err
+
+
+def _first_sitting(root: str) -> None:
+    rerun.run_one("qa-mlp-vs-cnn", RunStore(root), overrides=SMALL, say=lambda _: None)
+
+
+@pytest.mark.slow
+def test_a_rerun_killed_with_its_runner_resumes_and_completes(store, tmp_path):
+    """Real runs: the first sitting's process and its runner are killed once one run has
+    finished; a second sitting trains the rest and writes the result."""
+    child = multiprocessing.get_context("spawn").Process(target=_first_sitting,
+                                                          args=(str(store.root),))
+    child.start()
+    try:
+        path = rerun.progress_path(store, "qa-mlp-vs-cnn")
+        while not (path.exists() and any(
+                r.status == "finished"
+                for r in store.runs_of(json.loads(path.read_text())["experiment_id"]))):
+            assert child.is_alive(), "the first sitting ended before any run finished"
+            child.join(0.5)
+    finally:
+        child.kill()
+        child.join()
+    experiment_id = json.loads(path.read_text())["experiment_id"]
+    for pid in {r.pid for r in store.runs_of(experiment_id) if r.active and r.pid}:
+        os.killpg(pid, signal.SIGKILL)  # the runner leads its own session
+    statuses = sorted(r.status for r in store.runs_of(experiment_id))
+    assert "finished" in statuses and "interrupted" in statuses
+
+    document = rerun.rerun(["qa-mlp-vs-cnn"], store, tmp_path / "results", overrides=SMALL)
+    result = json.loads((tmp_path / "results" / "qa-mlp-vs-cnn.json").read_text())
+    assert [s for _, _, s in _runs(store, experiment_id)] == ["finished"] * 4
+    assert result["settings"]["runs"] == 4
+    assert result["ran"]["parts"] == 2 and result["ran"]["seconds"] > 0
+    assert not rerun.progress_path(store, "qa-mlp-vs-cnn").exists()
+    assert "min in 2 parts |" in document.read_text()
