@@ -53,16 +53,26 @@ def examples_used(run: Run) -> int:
     return min(size, run.config.max_train_examples or size)
 
 
-def too_short(run: Run) -> str | None:
-    """What made a run too small to show that its network cannot learn, or None: fewer
-    examples than FEW_EXAMPLES, or a sigmoid net given fewer steps than the book's recipe
-    (which sits at chance for most of its first epoch)."""
+def _shortfall(run: Run) -> tuple[str, int] | None:
+    """("examples", n) when the run saw fewer than FEW_EXAMPLES, ("steps", n) when a sigmoid
+    net took fewer steps than the book's recipe (at chance for most of its first epoch), or
+    None: what makes a run too small to show that its network cannot learn."""
     examples, steps = examples_used(run), steps_done(run)
     if examples < FEW_EXAMPLES:
-        return f"{examples:,} training example{'s' * (examples != 1)}"
+        return "examples", examples
     if run.config.activation == "sigmoid" and steps < BOOK_STEPS:
-        return (f"{steps:,} step{'s' * (steps != 1)} (the book's sigmoid recipe takes "
-                f"{BOOK_STEPS:,}, at chance for most of its first epoch)")
+        return "steps", steps
+    return None
+
+
+def too_short(run: Run) -> str | None:
+    """What made a run too small to show that its network cannot learn, in words, or None."""
+    match _shortfall(run):
+        case ("examples", n):
+            return f"{n:,} training example{'s' * (n != 1)}"
+        case ("steps", n):
+            return (f"{n:,} step{'s' * (n != 1)} (the book's sigmoid recipe takes "
+                    f"{BOOK_STEPS:,}, at chance for most of its first epoch)")
     return None
 
 
@@ -106,15 +116,16 @@ def relu_hint(run: Run, dead_fraction: float | None = None) -> str:
 def at_chance_hint(run: Run, dead_fraction: float | None = None) -> str:
     """What to try after a run that learned nothing, chosen by what the run did."""
     head = "Test accuracy is at chance (10 %): the model did not learn."
-    examples, steps = examples_used(run), steps_done(run)
-    if examples < FEW_EXAMPLES:
+    short, steps = _shortfall(run), steps_done(run)
+    if short and short[0] == "examples":
+        examples = short[1]
         return (f"{head} It trained on {examples:,} example{'s' * (examples != 1)}, fewer than "
                 "10 a class: too few to learn 10 classes from. Use more (Max train examples; "
                 f"qa-channels: LeNet on 2,000 Fashion-MNIST examples reaches "
                 f"{SMALL_SET_TEST_ACC} test accuracy in 50 epochs).")
     if _relu_at_high_lr(run):
         return relu_hint(run, dead_fraction)
-    if run.config.activation == "sigmoid" and steps < BOOK_STEPS:
+    if short:  # a sigmoid net short of the book's steps
         return (f"{head} The book's sigmoid network sits at loss 2.30 (chance) for most of its "
                 "first epoch, then learns (measured here, the d2l preset: 11.5 % test accuracy "
                 "after 1 epoch, 61 % after 2, 70 % after 3). This run took "
