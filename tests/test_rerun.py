@@ -14,6 +14,7 @@ import pytest
 
 from lenet_core.cli import main
 from lenet_core.experiments import rerun, results_doc
+from lenet_core.runs import procs
 from lenet_core.runs.executors import Executor, LocalExecutor
 from lenet_core.runs.store import RunStore
 from tests.support import fill_run
@@ -50,7 +51,9 @@ def _runs(store, experiment_id):
     return [(r.variant, r.config.seed, r.status) for r in store.runs_of(experiment_id)]
 
 
-def test_an_interrupted_rerun_resumes_keeping_what_ended_and_retraining_the_rest(store):
+def test_an_interrupted_rerun_resumes_keeping_what_ended_and_retraining_the_rest(store,
+                                                                                monkeypatch):
+    monkeypatch.setattr(rerun, "load_average", lambda: 0.5)
     rerun.run_one("qa-mlp-vs-cnn", store, overrides=SMALL, executor=Sitting(finish=1))
     progress = json.loads(rerun.progress_path(store, "qa-mlp-vs-cnn").read_text())
     (experiment_id,) = [e.id for e in store.experiments("qa-mlp-vs-cnn")]
@@ -156,12 +159,24 @@ def test_a_rerun_killed_with_its_runner_resumes_and_completes(store, tmp_path):
         child.kill()
         child.join()
     experiment_id = json.loads(path.read_text())["experiment_id"]
-    for pid in {r.pid for r in store.runs_of(experiment_id) if r.active and r.pid}:
+    runners = {r.pid for r in store.runs_of(experiment_id) if r.active and r.pid}
+    for pid in runners:
         os.killpg(pid, signal.SIGKILL)  # the runner leads its own session
+    deadline = time.monotonic() + 30
+    while any(procs.alive(pid) for pid in runners):  # the kill takes effect
+        assert time.monotonic() < deadline, "the runner outlived SIGKILL"
+        time.sleep(0.05)
     statuses = sorted(r.status for r in store.runs_of(experiment_id))
     assert "finished" in statuses and "interrupted" in statuses
 
-    document = rerun.rerun(["qa-mlp-vs-cnn"], store, tmp_path / "results", overrides=SMALL)
+    lines = []
+    document = rerun.rerun(["qa-mlp-vs-cnn"], store, tmp_path / "results", overrides=SMALL,
+                           say=lines.append)
+    ended = sum(s == "finished" for s in statuses)
+    # a line as each retrained run ends, counting on from the runs kept
+    assert [line.split("]")[0] for line in lines if line.startswith("[")] == \
+        [f"[{k}/4" for k in range(ended + 1, 5)]
+    assert all(": finished, test acc " in line for line in lines if line.startswith("["))
     result = json.loads((tmp_path / "results" / "qa-mlp-vs-cnn.json").read_text())
     assert [s for _, _, s in _runs(store, experiment_id)] == ["finished"] * 4
     assert result["settings"]["runs"] == 4

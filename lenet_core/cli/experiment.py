@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 
 from ..experiments import definitions, launching, report_text, results
 from ..experiments.catalog import EXPERIMENTS, question, sweep
@@ -78,19 +77,9 @@ def _executor(a) -> Executor:
 
 def _wait(store: RunStore, experiment_id: str, executor: Executor) -> None:
     """Until every run has ended, a line on stderr each time one ends. Ctrl-C stops them."""
-    seen: set[str] = set()
     try:
-        while True:
-            runs = store.runs_of(experiment_id)
-            for r in runs:
-                if not r.active and r.id not in seen:
-                    seen.add(r.id)
-                    acc = fmt.percent(r.test_acc)
-                    print(f"[{len(seen)}/{len(runs)}] {r.variant} · seed {r.config.seed}: "
-                          f"{r.status}, test acc {acc}", file=sys.stderr, flush=True)
-            if all(not r.active for r in runs):
-                return
-            time.sleep(POLL_S)
+        launching.follow(experiment_id, store, lambda k, n, run: print(
+            fmt.ended_line(k, n, run), file=sys.stderr, flush=True), poll_s=POLL_S)
     except KeyboardInterrupt:
         n = launching.stop(experiment_id, store)
         print(f"\nexperiment {experiment_id}: asked {n} runs to stop", file=sys.stderr)

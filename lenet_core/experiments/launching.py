@@ -3,8 +3,12 @@ through an executor; adding seeds; stopping its runs."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from ..runs import executors
 from ..runs.executors import Executor, LocalExecutor, Request
+from ..runs.records import Run
 from ..runs.store import RunStore
 from . import computed
 from .definitions import COMPUTED, Experiment, run_config
@@ -49,6 +53,25 @@ def add_seeds(experiment_id: str, store: RunStore, seeds: int,
                 f"{record.name} · {variant['label']} · seed {first[variant['label']] + k}",
                 experiment_id, variant["label"])
         for k in range(seeds) for variant in record.spec["variants"]], store)
+
+
+def follow(experiment_id: str, store: RunStore, on_end: Callable[[int, int, Run], None], *,
+           on_poll: Callable[[], None] | None = None, poll_s: float = 2.0) -> None:
+    """Return once no run of the experiment is active, calling on_end(k, n, run) as each run
+    ends (k counts every ended run, those that had ended before included, of n) and on_poll()
+    at every look."""
+    seen = {r.id for r in store.runs_of(experiment_id) if not r.active}
+    while True:
+        runs = store.runs_of(experiment_id)
+        for r in runs:
+            if not r.active and r.id not in seen:
+                seen.add(r.id)
+                on_end(len(seen), len(runs), r)
+        if on_poll:
+            on_poll()
+        if all(not r.active for r in runs):
+            return
+        time.sleep(poll_s)
 
 
 def stop(experiment_id: str, store: RunStore) -> int:

@@ -24,6 +24,7 @@ from ..runs import executors, procs
 from ..runs.errors import NoSuchExperiment
 from ..runs.executors import Executor, LocalExecutor
 from ..runs.store import RunStore
+from ..show import fmt
 from . import launching, results, results_doc
 from .catalog import EXPERIMENTS
 
@@ -100,7 +101,7 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
             f"{ended} of {len(runs)} runs ended, {len(again)} interrupted runs queued again")
     progress["parts"].append(part)
     progress["pid"], progress["since"] = os.getpid(), time.time()
-    _wait(experiment_id, store, progress, part, progress_path(store, name))
+    _wait(experiment_id, store, progress, part, progress_path(store, name), say)
     report = results.report(experiment_id, store)
     parts = progress["parts"]
     seconds = sum(p["seconds"] for p in parts)
@@ -118,19 +119,24 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
 
 
 def _wait(experiment_id: str, store: RunStore, progress: dict[str, Any],
-          part: dict[str, Any], path: Path) -> None:
-    """Until no run of the experiment is active, sampling the load and writing the progress
-    file at each sample, so a re-run killed meanwhile loses at most one sample's time."""
+          part: dict[str, Any], path: Path, say: Callable[[str], None]) -> None:
+    """Until no run of the experiment is active: a line as each run ends, and the load
+    sampled into the progress file every LOAD_EVERY_S, so a re-run killed meanwhile loses at
+    most one sample's time."""
     t0 = time.monotonic()
     next_sample = t0 + LOAD_EVERY_S
-    path.write_text(json.dumps(progress, indent=1) + "\n")
-    while any(r.active for r in store.runs_of(experiment_id)):
+
+    def sample() -> None:
+        nonlocal next_sample
         if time.monotonic() >= next_sample:
             part["loads"].append(load_average())
             part["seconds"] = round(time.monotonic() - t0, 1)
             path.write_text(json.dumps(progress, indent=1) + "\n")
             next_sample += LOAD_EVERY_S
-        time.sleep(POLL_S)
+
+    path.write_text(json.dumps(progress, indent=1) + "\n")
+    launching.follow(experiment_id, store, lambda k, n, run: say(fmt.ended_line(k, n, run)),
+                     on_poll=sample, poll_s=POLL_S)
     part["seconds"] = round(time.monotonic() - t0, 1)
     path.write_text(json.dumps(progress, indent=1) + "\n")
 

@@ -47,6 +47,13 @@ def value(v: Any) -> str:
     return str(v)
 
 
+def ended_line(k: int, n: int, run: Run) -> str:
+    """"[3/12] max-pool, sigmoid · seed 0: finished, test acc 82.5 %": the k-th of an
+    experiment's n runs has ended."""
+    return (f"[{k}/{n}] {run.variant} · seed {run.config.seed}: {run.status}, test acc "
+            f"{percent(run.test_acc)}")
+
+
 def short_label(run: Run) -> str:
     """A run's name plus the tail of its id: names repeat, ids do not."""
     return f"{run.name} #{run.id[-4:]}"
