@@ -234,7 +234,7 @@ class Trainer:
     def run(self) -> TrainResult:
         self.emit(self.event("start"))
         self.net.train()
-        self.watch, self.loop_t0 = Watch(self.config.stop_at), time.perf_counter()
+        self.watch, self.loop_t0 = Watch.of(self.config), time.perf_counter()
         for epoch in range(self.config.epochs):
             if self.run_epoch(epoch) is not None:
                 break
