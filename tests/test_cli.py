@@ -16,9 +16,9 @@ from lenet_core.cli import main
 from .test_model import SEED_SHAPES
 
 
-def cli(*args, env=None, check=True):
+def cli(*args, env=None, check=True, timeout=600):
     proc = subprocess.run([sys.executable, "-m", "lenet_core", *args], capture_output=True,
-                          text=True, env=env, timeout=600)
+                          text=True, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
     return proc
@@ -134,7 +134,8 @@ def test_bench_names_a_timed_run_that_did_not_finish(monkeypatch, capsys):
 def test_bench_quick_reports_every_figure(tmp_path, monkeypatch):
     # The machinery only: speed goals are judged by the full `bench`, never by a test.
     monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
-    report = json.loads(cli("bench", "--quick", "--json").stdout)
+    # it ran past 600 s twice at a load average of about 6 on the 2-core machine
+    report = json.loads(cli("bench", "--quick", "--json", timeout=1800).stdout)
     t = report["throughput"]
     assert t["seed_loop"]["examples_per_sec"] > 0 and t["engine"]["examples_per_sec"] > 0
     assert t["speedup"] == pytest.approx(t["engine"]["examples_per_sec"]

@@ -90,7 +90,9 @@ def test_a_rerun_of_small_runs_writes_its_result_and_the_document(store, tmp_pat
     assert "## `qa-mlp-vs-cnn`: MLP or CNN?" in document.read_text()
     # what differed from the definition is said beside its time
     assert "| epochs 1, max_train_examples 512, seeds 2 |" in document.read_text()
-    assert lines[0].startswith("qa-mlp-vs-cnn: 4 runs in ")
+    assert lines[-1].startswith("qa-mlp-vs-cnn: 4 runs in ")
+    # a line as each run ends, counted to the last
+    assert [line.split("]")[0] for line in lines[:-1]] == [f"[{k}/4" for k in range(1, 5)]
 
 
 def test_a_comparison_within_one_case_names_the_case_once():
