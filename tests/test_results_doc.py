@@ -19,6 +19,20 @@ def test_the_committed_document_is_the_render_of_the_committed_results():
     assert results_doc.DOCUMENT.read_text() == rendered
 
 
+def test_every_interval_and_mean_the_introduction_quotes_is_in_the_generated_tables():
+    """The introduction is typed by hand: each interval ([-0.9, -0.1]) and mean ± std it quotes
+    must be one that the rendered results hold, so a figure that no run produced fails."""
+    import re
+    intro = results_doc.INTRO.read_text()
+    generated = results_doc.render(results_doc.load(), "")
+    intervals = re.findall(r"\[[-+][\d,.]+, [-+][\d,.]+\]", intro)
+    means = re.findall(r"(\d+\.\d) ± (\d+\.\d) %", intro)
+    assert len(intervals) >= 5 and len(means) >= 4  # the pattern still finds the quotes
+    assert [i for i in intervals if i not in generated] == []
+    assert [m for m in means if f"{m[0]}±{m[1]}" not in generated
+            and f"{m[0]} ± {m[1]} %" not in generated] == []
+
+
 def test_docs_check_says_the_document_is_current_and_touches_no_run_store(tmp_path, monkeypatch,
                                                                           capsys):
     monkeypatch.setenv("LENET_RUNS", str(tmp_path / "runs"))
