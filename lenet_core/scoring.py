@@ -7,7 +7,8 @@ epoch and at least GIVE_UP_AFTER_STEPS optimizer steps in (so a run on a few hun
 is not judged after a dozen steps). Only a ReLU net is given up on (`gives_up`): its units
 die and stay dead (qa-activation: ReLU at lr 0.9 at chance through all 10 epochs). A
 saturating net's plateau at chance ends: the book's sigmoid net on MNIST (seed 0, 1 thread)
-scored 9.8, 11.4 and 11.4 % after epochs 1-3, then 79.6 % after epoch 4 and 96.9 % after 10.
+scored 9.8, 11.4 and 11.4 % after epochs 1-3, then 79.6 % after epoch 4 and 96.9 % after 10;
+over ex-mnist's 13 seeds it stayed under 20 % for 2 to 6 epochs, then learned in all 13.
 """
 
 from __future__ import annotations

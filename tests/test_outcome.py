@@ -27,6 +27,16 @@ def test_the_books_sigmoid_net_at_chance_after_one_epoch_is_told_to_train_longer
     assert "ReLU" not in text and "Lower the learning rate" not in text
 
 
+def test_the_books_net_on_mnist_is_told_of_its_longer_plateau(store):
+    """On MNIST the book's net sat at chance for 2 to 6 epochs (ex-mnist), so a 4-epoch run
+    at chance there is told to wait, with MNIST's figures, not Fashion-MNIST's."""
+    text = outcome.hint(_run(store, D2L.replace(dataset="mnist", epochs=4), 0.113))
+    assert "its first 2 to 6 epochs on MNIST" in text and "Train longer" in text
+    assert "Fashion-MNIST" not in text and "11.5 %" not in text
+    fashion = outcome.hint(_run(store, D2L.replace(epochs=1), 0.115))
+    assert "most of its first epoch on Fashion-MNIST" in fashion and "MNIST:" not in fashion
+
+
 def test_a_sigmoid_net_at_chance_after_the_books_10_epochs_is_not_told_to_wait(store):
     text = outcome.hint(_run(store, D2L, 0.1))
     assert "Train longer" not in text and f"{10 * BOOK_STEPS_PER_EPOCH:,} steps" in text

@@ -103,7 +103,7 @@ def test_a_run_too_small_to_conclude_says_so_instead_of_not_learning(store):
     text = verdict_text.failure(sigmoid)
     assert text == ("learned in 0 of 2 seeds (95 % CI 0-66 %): ended at chance accuracy "
                     "(10.0 ± 0.0 %) in 2 after only 16 steps (the book's sigmoid recipe takes "
-                    "2,350, at chance for most of its first epoch): too small a run to "
+                    "2,350, at chance for most of its first epoch on Fashion-MNIST): too small a run to "
                     "conclude that this network cannot learn")
     few = _arm(store, "5 examples", [0.10], config=D2L.replace(max_train_examples=5))
     assert "after only 5 training examples: too small a run" in verdict_text.failure(few)
