@@ -183,3 +183,68 @@ def test_a_rerun_killed_with_its_runner_resumes_and_completes(store, tmp_path):
     assert result["ran"]["parts"] == 2 and result["ran"]["seconds"] > 0
     assert not rerun.progress_path(store, "qa-mlp-vs-cnn").exists()
     assert "min in 2 parts |" in document.read_text()
+
+
+def test_parallel_workers_take_the_runs_in_turn_each_on_its_share_of_threads(store,
+                                                                             monkeypatch):
+    from lenet_core.runs import executors
+    spawned = []
+    monkeypatch.setattr(executors, "spawn_runs",
+                        lambda module, ids, store, *args: spawned.append((ids, args)))
+    LocalExecutor(2, workers=2, threads=1).launch(["a", "b", "c", "d", "e"], store)
+    assert spawned == [(["a", "c", "e"], ("--max-running", "2", "--threads", "1")),
+                       (["b", "d"], ("--max-running", "2", "--threads", "1"))]
+    spawned.clear()
+    LocalExecutor().launch(["a", "b"], store)  # the default: one worker, torch's threads
+    assert spawned == [(["a", "b"], ("--max-running", "1"))]
+    with pytest.raises(ValueError):
+        LocalExecutor(1, workers=2)  # more workers than slots would leave one idle
+
+
+def test_a_timed_experiment_trains_one_run_at_a_time_whatever_parallel_says():
+    assert rerun.side_by_side("qa-mlp-vs-cnn", 2, None) == 2
+    assert rerun.side_by_side("speed-ladder", 2, None) == 1  # timed by definition
+    assert rerun.side_by_side("qa-mlp-vs-cnn", 2, True) == 1  # timed for this re-run
+    assert rerun.local_executor(2).max_running == 2
+    assert rerun.local_executor(1).workers == 1
+    with pytest.raises(ValueError):
+        rerun.side_by_side("qa-mlp-vs-cnn", 0, None)
+
+
+def test_runs_trained_side_by_side_are_said_beside_the_time(store, tmp_path):
+    rerun.run_one("qa-mlp-vs-cnn", store, overrides=SMALL, executor=Sitting(finish=2))
+    result = rerun.run_one("qa-mlp-vs-cnn", store, overrides=SMALL, executor=Sitting(),
+                           parallel=2)
+    assert result["ran"]["at_a_time"] == [1, 2]
+    (tmp_path / "qa-mlp-vs-cnn.json").write_text(json.dumps(result))
+    text = results_doc.render(results_doc.load(tmp_path), "# Intro\n")
+    assert " min in 2 parts, up to 2 runs at a time |" in text
+    one = rerun.run_one("qa-mlp-vs-cnn", store, overrides={**SMALL, "seeds": 1},
+                        executor=Sitting())
+    assert "at_a_time" not in one["ran"]
+
+
+def test_the_cli_refuses_parallel_runs_that_are_timed_or_fewer_than_one(capsys):
+    assert main(["experiment", "rerun", "qa-mlp-vs-cnn", "--parallel", "2", "--timed"]) == 2
+    assert "--timed trains one run at a time" in capsys.readouterr().err
+    assert main(["experiment", "rerun", "qa-mlp-vs-cnn", "--parallel", "0"]) == 2
+    assert "--parallel must be 1 or more, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_parallel_rerun_trains_two_runs_at_once_in_two_workers(store, tmp_path):
+    """Real runs, two at a time: two worker processes, each run on half the cores, and the
+    runs' training overlaps (the queue keeps their order, so one waits for the other's
+    neighbour to start)."""
+    rerun.rerun(["qa-mlp-vs-cnn"], store, tmp_path / "results", overrides=SMALL,
+                say=lambda _: None, parallel=2)
+    [experiment] = store.experiments("qa-mlp-vs-cnn")
+    runs = store.runs_of(experiment.id)
+    assert [r.status for r in runs] == ["finished"] * 4
+    assert len({r.pid for r in runs}) == 2
+    assert {r.threads for r in runs} == {max(1, (os.cpu_count() or 1) // 2)}
+    spans = sorted((r.started_at, r.finished_at) for r in runs)
+    assert any(b_start < a_end
+               for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+    result = json.loads((tmp_path / "results" / "qa-mlp-vs-cnn.json").read_text())
+    assert result["ran"]["at_a_time"] == [2]

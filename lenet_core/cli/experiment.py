@@ -69,6 +69,9 @@ def add_parser(sub, parser_class) -> None:
     rr.add_argument("--seeds", type=int, metavar="N",
                     help="N seeds per variant instead of each experiment's own (recorded with "
                          "the result, and said in the document)")
+    rr.add_argument("--parallel", type=int, metavar="N", default=1,
+                    help="train N runs at a time, each on CPUs/N threads (default 1); a timed "
+                         "experiment's runs still train one at a time")
 
 
 def _executor(a) -> Executor:
@@ -107,10 +110,16 @@ def _docs(a: argparse.Namespace) -> int:
                          f"{', '.join(EXPERIMENTS)}")
     if a.seeds is not None and a.seeds < 1:
         raise UsageError(f"--seeds must be 1 or more, got {a.seeds}")
+    if a.parallel < 1:
+        raise UsageError(f"--parallel must be 1 or more, got {a.parallel}")
+    if a.parallel > 1 and a.timed:
+        raise UsageError("--timed trains one run at a time (its timings are compared); "
+                         "drop --parallel or --timed")
     try:
         path = rerun.rerun(a.names or list(EXPERIMENTS), RunStore(), timed=a.timed,
                            say=lambda line: print(line, file=sys.stderr),
-                           overrides={"seeds": a.seeds} if a.seeds else None)
+                           overrides={"seeds": a.seeds} if a.seeds else None,
+                           parallel=a.parallel)
     except rerun.Busy as e:
         raise UsageError(str(e)) from None
     print(f"wrote {path}")

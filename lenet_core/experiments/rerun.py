@@ -1,5 +1,6 @@
 """Re-run shipped experiments with their default epochs and seeds, one after another on this
-machine's queue (one run at a time), and store each result for the results document: how long
+machine's queue (one run at a time, or `parallel` at a time for an untimed experiment), and
+store each result for the results document: how long
 it took and how busy the machine was are recorded beside it (load average over 1 minute,
 sampled every LOAD_EVERY_S; the experiment's own run adds about its thread count to it).
 
@@ -76,16 +77,37 @@ def requeue(experiment_id: str, store: RunStore, executor: Executor) -> list[str
     return again
 
 
+def side_by_side(name: str, parallel: int, timed: bool | None) -> int:
+    """How many of the experiment's runs train at a time: `parallel`, except that a timed
+    experiment's runs train one at a time (their timings are compared)."""
+    if parallel < 1:
+        raise ValueError(f"parallel must be 1 or more, got {parallel}")
+    return 1 if (EXPERIMENTS[name].timed if timed is None else timed) else parallel
+
+
+def local_executor(at_a_time: int) -> LocalExecutor:
+    """`at_a_time` workers, each run on an equal share of this machine's cores."""
+    if at_a_time == 1:
+        return LocalExecutor()
+    return LocalExecutor(at_a_time, workers=at_a_time,
+                         threads=max(1, (os.cpu_count() or 1) // at_a_time))
+
+
 def run_one(name: str, store: RunStore, *, timed: bool | None = None,
             say: Callable[[str], None] = print,
             overrides: dict[str, Any] | None = None,
-            executor: Executor | None = None) -> dict[str, Any]:
+            executor: Executor | None = None, parallel: int = 1) -> dict[str, Any]:
     """Launch one shipped experiment (or resume its unfinished re-run), wait for every run,
     and return its stored result. overrides: launch options (epochs, seeds,
-    max_train_examples) for a quick rehearsal."""
-    executor = executor or LocalExecutor()
+    max_train_examples) for a quick rehearsal. parallel: runs trained at a time (untimed
+    experiments only), each on cpus / parallel threads."""
+    at_a_time = side_by_side(name, parallel, timed)
+    if at_a_time < parallel:
+        say(f"{name} is timed: its runs train one at a time")
+    executor = executor or local_executor(at_a_time)
     before = load_average()
-    part = {"date": time.strftime("%Y-%m-%d %H:%M"), "seconds": 0.0, "loads": [before]}
+    part = {"date": time.strftime("%Y-%m-%d %H:%M"), "seconds": 0.0, "loads": [before],
+            "at_a_time": at_a_time}
     progress = unfinished(name, store, overrides)
     if progress is None:
         experiment_id = launching.launch(EXPERIMENTS[name], store, timed=timed,
@@ -112,6 +134,8 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
            "overrides": overrides or None}
     if len(parts) > 1:
         ran["parts"] = len(parts)
+    if (at := sorted({p.get("at_a_time", 1) for p in parts}))[-1] > 1:
+        ran["at_a_time"] = at
     say(f"{name}: {len(report['runs'])} runs in {seconds / 60:.1f} min"
         f"{f' over {len(parts)} parts' if len(parts) > 1 else ''}, load average "
         f"{ran['load_before']:.2f} before, {ran['load_mean']:.2f} mean")
@@ -143,13 +167,14 @@ def _wait(experiment_id: str, store: RunStore, progress: dict[str, Any],
 
 def rerun(names: Sequence[str], store: RunStore, folder: Path = results_doc.RESULTS, *,
           timed: bool | None = None, say: Callable[[str], None] = print,
-          overrides: dict[str, Any] | None = None) -> Path:
+          overrides: dict[str, Any] | None = None, parallel: int = 1) -> Path:
     """Re-run each named experiment, write folder/NAME.json after each (an interrupted re-run
     keeps what finished, and resumes when run again), then render the document from the
     folder; returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
-        result = run_one(name, store, timed=timed, say=say, overrides=overrides)
+        result = run_one(name, store, timed=timed, say=say, overrides=overrides,
+                         parallel=parallel)
         (folder / f"{name}.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
         progress_path(store, name).unlink(missing_ok=True)
     document = folder.parent / "EXPERIMENTS.md" if folder != results_doc.RESULTS \

@@ -100,8 +100,12 @@ def timings(results: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _parts(ran: Mapping[str, Any]) -> str:
-    """A re-run resumed across sittings: its wall time is the parts' sum."""
-    return f" in {ran['parts']} parts" if ran.get("parts", 1) > 1 else ""
+    """A re-run resumed across sittings: its wall time is the parts' sum; and how many runs
+    trained at a time, when more than one did."""
+    text = f" in {ran['parts']} parts" if ran.get("parts", 1) > 1 else ""
+    if at := ran.get("at_a_time"):
+        text += f", {'up to ' * (len(at) > 1)}{at[-1]} runs at a time"
+    return text
 
 
 def section(result: Mapping[str, Any]) -> str:

@@ -60,18 +60,25 @@ def spawn_runs(module: str, run_ids: list[str], store: RunStore, *args: str,
 
 
 class LocalExecutor(Executor):
-    """One background worker process on this machine trains the runs one after another,
-    queueing behind other runs (max_running at a time over the whole store); returns at once."""
+    """Background worker processes on this machine train the runs, queueing behind other runs
+    (max_running at a time over the whole store); returns at once. One worker trains them one
+    after another; `workers` > 1 deal the runs out in turn to that many workers, each run on
+    `threads` torch threads (None: torch's default), so that many train side by side."""
 
     name = "local"
 
-    def __init__(self, max_running: int = 1):
-        self.max_running = max_running
+    def __init__(self, max_running: int = 1, workers: int = 1, threads: int | None = None):
+        if not 1 <= workers <= max_running:
+            raise ValueError(f"{workers} workers need 1 to max_running ({max_running}) slots")
+        self.max_running, self.workers, self.threads = max_running, workers, threads
 
     def launch(self, run_ids: Sequence[str], store: RunStore) -> None:
-        if run_ids:
-            spawn_runs(RUNNER, list(run_ids), store,
-                       "--max-running", str(self.max_running))
+        args = ["--max-running", str(self.max_running)]
+        if self.threads is not None:
+            args += ["--threads", str(self.threads)]
+        for k in range(self.workers):
+            if share := list(run_ids)[k::self.workers]:
+                spawn_runs(RUNNER, share, store, *args)
 
 
 def stop(run_ids: Sequence[str], store: RunStore) -> int:

@@ -173,7 +173,9 @@ def record(store: RunStore, run_id: str, config: TrainConfig, result: TrainResul
     return status
 
 
-def _worker(run_ids: list[str], runs: str, max_running: int) -> int:
+def _worker(run_ids: list[str], runs: str, max_running: int, threads: int | None = None) -> int:
+    if threads is not None:
+        torch.set_num_threads(threads)
     store = RunStore(runs)
     for run_id in run_ids:
         while not store.claim(run_id, os.getpid(), max_running):
@@ -196,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("run_ids", nargs="+", metavar="RUN_ID")
     p.add_argument("--runs", required=True, help="the run store folder")
     p.add_argument("--max-running", type=int, default=1)
+    p.add_argument("--threads", type=int, default=None, help="torch threads per run")
     a = p.parse_args(argv)
-    return _worker(a.run_ids, a.runs, a.max_running)
+    return _worker(a.run_ids, a.runs, a.max_running, a.threads)
 
 
 if __name__ == "__main__":
