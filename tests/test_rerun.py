@@ -233,15 +233,14 @@ def test_the_cli_refuses_parallel_runs_that_are_timed_or_fewer_than_one(capsys):
 
 @pytest.mark.slow
 def test_a_parallel_rerun_trains_two_runs_at_once_in_two_workers(store, tmp_path):
-    """Real runs, two at a time: two worker processes, each run on half the cores, and the
-    runs' training overlaps (the queue keeps their order, so one waits for the other's
-    neighbour to start)."""
+    """Real runs, two at a time: each run on half the cores, and the runs' training overlaps,
+    which one worker training its runs in turn cannot do (the queue keeps their order, so a
+    worker whose next run is not first in line waits for the other's to start)."""
     rerun.rerun(["qa-mlp-vs-cnn"], store, tmp_path / "results", overrides=SMALL,
                 say=lambda _: None, parallel=2)
     [experiment] = store.experiments("qa-mlp-vs-cnn")
     runs = store.runs_of(experiment.id)
     assert [r.status for r in runs] == ["finished"] * 4
-    assert len({r.pid for r in runs}) == 2
     assert {r.threads for r in runs} == {max(1, (os.cpu_count() or 1) // 2)}
     spans = sorted((r.started_at, r.finished_at) for r in runs)
     assert any(b_start < a_end
