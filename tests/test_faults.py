@@ -65,7 +65,7 @@ def test_a_frozen_worker_is_not_taken_for_dead_and_finishes_when_it_wakes(store,
     run_id = runner.start(QUICK, "asleep", store=store)
     poll(lambda: store.metrics(run_id), 120, "the run to train")
     pid = store.get(run_id).pid
-    os.kill(pid, signal.SIGSTOP)
+    poll(lambda: _frozen_outside_a_write(store, pid), 60, "a freeze between the worker's writes")
     try:
         poll(lambda: time.time() - store.get(run_id).heartbeat > 3, 30, "a stale heartbeat")
         assert store.get(run_id).status == "running"
@@ -74,6 +74,20 @@ def test_a_frozen_worker_is_not_taken_for_dead_and_finishes_when_it_wakes(store,
     run = runner.wait(run_id, store, timeout=120)
     assert run.status == "finished", run.error
     assert_complete_curve(store, run_id, epochs=2)
+
+
+def _frozen_outside_a_write(store: RunStore, pid: int) -> bool:
+    """Freeze the worker; True if it holds no write lock on the store (else it is woken: a
+    worker frozen mid-write would lock every reader out, which is not the case tested)."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with sqlite3.connect(store.db_path, timeout=0.1) as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.rollback()
+        return True
+    except sqlite3.OperationalError:
+        os.kill(pid, signal.SIGCONT)
+        return False
 
 
 def test_a_stale_heartbeat_from_another_process_with_its_pid_is_interrupted(store):
