@@ -36,7 +36,8 @@ def chance_note(test_acc: float) -> str | None:
     """What to say above a model's evaluation when it is at chance; None when it is not."""
     if test_acc >= CHANCE_ACCURACY:
         return None
-    return (f"This model is at chance: {test_acc:.1%} test accuracy, about what guessing one of "
+    # the figure as the page's Test accuracy tile shows it (".1%" showed 9.95 % as 10.0 %)
+    return (f"This model is at chance: {test_acc:.2%} test accuracy, about what guessing one of "
             "10 classes gets (10 %). It learned nothing, so the matrix below shows how it "
             "guesses, not what it confuses. Pick a trained model above.")
 
