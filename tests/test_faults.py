@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -81,7 +82,7 @@ def _frozen_outside_a_write(store: RunStore, pid: int) -> bool:
     worker frozen mid-write would lock every reader out, which is not the case tested)."""
     os.kill(pid, signal.SIGSTOP)
     try:
-        with sqlite3.connect(store.db_path, timeout=0.1) as db:
+        with closing(sqlite3.connect(store.db_path, timeout=0.1)) as db:
             db.execute("BEGIN IMMEDIATE")
             db.rollback()
         return True

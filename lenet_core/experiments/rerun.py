@@ -1,8 +1,8 @@
 """Re-run shipped experiments with their default epochs and seeds, one after another on this
 machine's queue (one run at a time, or `parallel` at a time for an untimed experiment), and
-store each result for the results document: how long
-it took and how busy the machine was are recorded beside it (load average over 1 minute,
-sampled every LOAD_EVERY_S; the experiment's own run adds about its thread count to it).
+store each result for the results document: how long it took and how busy the machine was are
+recorded beside it (load average over 1 minute, sampled every LOAD_EVERY_S; the experiment's
+own runs add about their thread count to it).
 
 A re-run longer than one sitting resumes: its progress file in the run store
 (rerun-NAME.json) names the launch and the wall time and load of each part so far. Running
