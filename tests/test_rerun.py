@@ -247,3 +247,100 @@ def test_a_parallel_rerun_trains_two_runs_at_once_in_two_workers(store, tmp_path
                for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
     result = json.loads((tmp_path / "results" / "qa-mlp-vs-cnn.json").read_text())
     assert result["ran"]["at_a_time"] == [2]
+
+
+def test_a_rerun_carried_in_the_results_folder_resumes_on_a_fresh_machine(tmp_path,
+                                                                          monkeypatch):
+    """The store it began in is gone (a fresh checkout): the runs that ended come back from
+    docs/results/partial/ as they ended, only the others train, and the sittings add up."""
+    monkeypatch.setattr(rerun, "load_average", lambda: 0.5)
+    folder = tmp_path / "results"
+    first = RunStore(tmp_path / "first machine")
+    rerun.run_one("qa-mlp-vs-cnn", first, overrides=SMALL, executor=Sitting(finish=3),
+                  folder=folder)
+    (old,) = first.experiments("qa-mlp-vs-cnn")
+    ended = [r for r in first.runs_of(old.id) if r.status == "finished"]
+    carried_file = folder / "partial" / "qa-mlp-vs-cnn.json"
+    saved = json.loads(carried_file.read_text())
+    assert len(saved["runs"]) == 3 and saved["planned"] == 4 and len(saved["parts"]) == 1
+    assert "points" not in saved["runs"][0]  # an accuracy measure reads the finals only
+    # while it is under way the document names it with its progress, and claims nothing
+    (folder / "qa-pooling.json").write_text((results_doc.RESULTS / "qa-pooling.json").read_text())
+    text = results_doc.rendered(folder, _intro(tmp_path))
+    assert "`qa-mlp-vs-cnn`: MLP or CNN?" not in text and "| MLP or CNN?" not in text
+    assert "`qa-mlp-vs-cnn` (re-run under way: 3 of 4 runs ended, kept in " \
+           "docs/results/partial/)" in text
+    saved["parts"][0].update(seconds=600.0, loads=[1.0, 3.0])  # as a 10-minute sitting
+    carried_file.write_text(json.dumps(saved))
+
+    fresh, second, lines = RunStore(tmp_path / "second machine"), Sitting(), []
+    result = rerun.run_one("qa-mlp-vs-cnn", fresh, overrides=SMALL, executor=second,
+                           folder=folder, say=lines.append)
+    (new,) = fresh.experiments("qa-mlp-vs-cnn")
+    assert new.spec == old.spec
+    # the one run that had not ended is queued, and only it; the others come back as they
+    # ended, with their configs
+    (retrained,) = second.launched
+    runs = fresh.runs_of(new.id)
+    assert {(r.variant, r.config, r.status, r.test_acc, r.train_acc, r.train_loss)
+            for r in runs if r.id != retrained} == \
+        {(r.variant, r.config, r.status, r.test_acc, r.train_acc, r.train_loss) for r in ended}
+    assert sorted((r.variant, r.config.seed) for r in runs) == \
+        sorted((r.variant, r.config.seed) for r in first.runs_of(old.id))
+    assert result["ran"]["parts"] == 2 and result["ran"]["seconds"] >= 600.0
+    assert (result["ran"]["load_before"], result["ran"]["load_max"]) == (1.0, 3.0)
+    assert result["settings"]["runs"] == 4
+    assert lines[0] == ("qa-mlp-vs-cnn: resuming the re-run carried in "
+                        f"{carried_file} (part 2): 3 of 4 runs kept, 1 queued")
+
+
+def _intro(tmp_path):
+    intro = tmp_path / "INTRO.md"
+    intro.write_text("# Intro\n")
+    return intro
+
+
+def test_a_finished_carried_rerun_writes_its_result_and_forgets_what_it_carried(tmp_path,
+                                                                             monkeypatch):
+    folder = tmp_path / "results"
+    rerun.run_one("qa-mlp-vs-cnn", RunStore(tmp_path / "a"), overrides=SMALL,
+                  executor=Sitting(finish=2), folder=folder)
+    monkeypatch.setattr(rerun, "local_executor", lambda _: Sitting())
+    rerun.rerun(["qa-mlp-vs-cnn"], RunStore(tmp_path / "b"), folder, overrides=SMALL)
+    assert json.loads((folder / "qa-mlp-vs-cnn.json").read_text())["settings"]["runs"] == 4
+    assert not (folder / "partial" / "qa-mlp-vs-cnn.json").exists()
+    assert "re-run under way" not in (tmp_path / "EXPERIMENTS.md").read_text()
+
+
+def test_a_carried_rerun_with_other_overrides_is_not_resumed_and_curves_travel(tmp_path):
+    folder = tmp_path / "results"
+    small_overfit = {"epochs": 2, "seeds": 2, "max_train_examples": 256}
+    first = RunStore(tmp_path / "a")
+    rerun.run_one("qa-channels", first, overrides=small_overfit, executor=Sitting(finish=3),
+                  folder=folder)
+    (old,) = first.experiments("qa-channels")
+    # an overfitting measure reads the curves: they travel with the runs, point for point
+    fresh = RunStore(tmp_path / "b")
+    rerun.run_one("qa-channels", fresh, overrides=small_overfit, executor=Sitting(),
+                  folder=folder)
+    (new,) = fresh.experiments("qa-channels")
+    curves = {(r.variant, r.config.seed): first.metrics(r.id) for r in first.runs_of(old.id)
+              if r.status == "finished"}
+    assert len(curves) == 3
+    assert all(fresh.metrics(r.id) == curves[(r.variant, r.config.seed)]
+               for r in fresh.runs_of(new.id) if (r.variant, r.config.seed) in curves)
+    # other overrides: a fresh launch, every run queued (and the carried file is now its)
+    other, third = RunStore(tmp_path / "c"), Sitting(finish=0)
+    rerun.run_one("qa-channels", other, overrides={**small_overfit, "seeds": 3},
+                  executor=third, folder=folder)
+    (launched,) = other.experiments("qa-channels")
+    assert len(third.launched) == len(other.runs_of(launched.id)) == 3 * len(old.spec[
+        "variants"])
+    assert json.loads((folder / "partial" / "qa-channels.json").read_text())["overrides"][
+        "seeds"] == 3
+
+
+def test_an_experiment_whose_verdict_reads_diagnostics_is_not_carried(store, tmp_path):
+    rerun.run_one("qa-activation", store, overrides=SMALL, executor=Sitting(finish=1),
+                  folder=tmp_path)
+    assert not (tmp_path / "partial" / "qa-activation.json").exists()

@@ -15,7 +15,7 @@ from tests.test_experiments import Recorder
 
 
 def test_the_committed_document_is_the_render_of_the_committed_results():
-    rendered = results_doc.render(results_doc.load(), results_doc.INTRO.read_text())
+    rendered = results_doc.rendered()
     assert results_doc.DOCUMENT.read_text() == rendered
 
 

@@ -60,8 +60,9 @@ def add_parser(sub, parser_class) -> None:
                    help="write nothing; exit 1 when the document differs from the render")
     rr = esub.add_parser("rerun", help="re-run shipped experiments with their defaults, one "
                          "after another, store each result in docs/results and write "
-                         "docs/EXPERIMENTS.md (hours: see docs/results/INTRO.md); run again on the "
-                         "same store, it resumes an unfinished re-run")
+                         "docs/EXPERIMENTS.md (hours: see docs/results/INTRO.md); run again "
+                         "on the same store (or on a fresh checkout, from "
+                         "docs/results/partial/), it resumes an unfinished re-run")
     rr.add_argument("names", nargs="*", metavar="NAME", help="these only (default: all)")
     rr.add_argument("--timed", action=argparse.BooleanOptionalAction, default=None,
                     help="record every experiment as timed side by side (default: each "
@@ -97,7 +98,7 @@ def _docs(a: argparse.Namespace) -> int:
     """`docs` reads only docs/results; `rerun` trains, in the run store."""
     from ..experiments import rerun, results_doc
     if a.action == "docs":
-        text = results_doc.render(results_doc.load(), results_doc.INTRO.read_text())
+        text = results_doc.rendered()
         if a.check:
             same = results_doc.DOCUMENT.read_text() == text
             print(f"{results_doc.DOCUMENT} is {'up to date' if same else 'out of date'}")

@@ -9,6 +9,8 @@ A re-run longer than one sitting resumes: its progress file in the run store
 `experiment rerun NAME` again on the same store keeps every run that ended, queues the runs
 whose process died (interrupted) again from scratch, waits for the rest, and records the parts'
 summed wall time. A changed definition or other overrides start a fresh launch instead.
+On a fresh machine, where that store is gone, the re-run resumes from what it carried in
+docs/results/partial/ (lenet_core.experiments.carried), which it rewrites as it goes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from ..runs.errors import NoSuchExperiment
 from ..runs.executors import Executor, LocalExecutor
 from ..runs.store import RunStore
 from ..show import fmt
-from . import launching, results, results_doc
+from . import carried, launching, results, results_doc
 from .catalog import EXPERIMENTS
 
 LOAD_EVERY_S = 30.0
@@ -96,11 +98,14 @@ def local_executor(at_a_time: int) -> LocalExecutor:
 def run_one(name: str, store: RunStore, *, timed: bool | None = None,
             say: Callable[[str], None] = print,
             overrides: dict[str, Any] | None = None,
-            executor: Executor | None = None, parallel: int = 1) -> dict[str, Any]:
+            executor: Executor | None = None, parallel: int = 1,
+            folder: Path | None = None) -> dict[str, Any]:
     """Launch one shipped experiment (or resume its unfinished re-run), wait for every run,
     and return its stored result. overrides: launch options (epochs, seeds,
     max_train_examples) for a quick rehearsal. parallel: runs trained at a time (untimed
-    experiments only), each on cpus / parallel threads."""
+    experiments only), each on cpus / parallel threads. folder: where the results go; the
+    re-run carries its progress in its partial/ folder, and resumes from it when this store
+    has none."""
     at_a_time = side_by_side(name, parallel, timed)
     if at_a_time < parallel:
         say(f"{name} is timed: its runs train one at a time")
@@ -109,7 +114,11 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
     part = {"date": time.strftime("%Y-%m-%d %H:%M"), "seconds": 0.0, "loads": [before],
             "at_a_time": at_a_time}
     progress = unfinished(name, store, overrides)
-    if progress is None:
+    if progress is None and folder is not None \
+            and (carry := carried.load(folder, name, overrides)) is not None:
+        progress = carried.restore(name, carry, store, executor, folder, timed=timed, say=say)
+        experiment_id = progress["experiment_id"]
+    elif progress is None:
         experiment_id = launching.launch(EXPERIMENTS[name], store, timed=timed,
                                            executor=executor, **(overrides or {}))
         progress = {"experiment_id": experiment_id, "version": EXPERIMENTS[name].version,
@@ -123,7 +132,12 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
             f"{ended} of {len(runs)} runs ended, {len(again)} interrupted runs queued again")
     progress["parts"].append(part)
     progress["pid"], progress["since"] = os.getpid(), time.time()
-    _wait(experiment_id, store, progress, part, progress_path(store, name), say)
+    def keep() -> None:
+        progress_path(store, name).write_text(json.dumps(progress, indent=1) + "\n")
+        if folder is not None:
+            carried.save(name, progress, store, folder)
+
+    _wait(experiment_id, store, part, keep, say)
     report = results.report(experiment_id, store)
     parts = progress["parts"]
     seconds = sum(p["seconds"] for p in parts)
@@ -142,27 +156,31 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
     return results_doc.trim(report, ran)
 
 
-def _wait(experiment_id: str, store: RunStore, progress: dict[str, Any],
-          part: dict[str, Any], path: Path, say: Callable[[str], None]) -> None:
+def _wait(experiment_id: str, store: RunStore, part: dict[str, Any],
+          keep: Callable[[], None], say: Callable[[str], None]) -> None:
     """Until no run of the experiment is active: a line as each run ends, and the load
-    sampled into the progress file every LOAD_EVERY_S, so a re-run killed meanwhile loses at
-    most one sample's time."""
+    sampled into the part every LOAD_EVERY_S, kept (keep()) then and as each run ends, so a
+    re-run killed meanwhile loses at most one sample's time."""
     t0 = time.monotonic()
     next_sample = t0 + LOAD_EVERY_S
+
+    def ended(k: int, n: int, run) -> None:
+        say(fmt.ended_line(k, n, run))
+        part["seconds"] = round(time.monotonic() - t0, 1)
+        keep()
 
     def sample() -> None:
         nonlocal next_sample
         if time.monotonic() >= next_sample:
             part["loads"].append(load_average())
             part["seconds"] = round(time.monotonic() - t0, 1)
-            path.write_text(json.dumps(progress, indent=1) + "\n")
+            keep()
             next_sample += LOAD_EVERY_S
 
-    path.write_text(json.dumps(progress, indent=1) + "\n")
-    launching.follow(experiment_id, store, lambda k, n, run: say(fmt.ended_line(k, n, run)),
-                     on_poll=sample, poll_s=POLL_S)
+    keep()
+    launching.follow(experiment_id, store, ended, on_poll=sample, poll_s=POLL_S)
     part["seconds"] = round(time.monotonic() - t0, 1)
-    path.write_text(json.dumps(progress, indent=1) + "\n")
+    keep()
 
 
 def rerun(names: Sequence[str], store: RunStore, folder: Path = results_doc.RESULTS, *,
@@ -174,9 +192,10 @@ def rerun(names: Sequence[str], store: RunStore, folder: Path = results_doc.RESU
     folder.mkdir(parents=True, exist_ok=True)
     for name in names:
         result = run_one(name, store, timed=timed, say=say, overrides=overrides,
-                         parallel=parallel)
+                         parallel=parallel, folder=folder)
         (folder / f"{name}.json").write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
         progress_path(store, name).unlink(missing_ok=True)
+        carried.path(folder, name).unlink(missing_ok=True)
     document = folder.parent / "EXPERIMENTS.md" if folder != results_doc.RESULTS \
         else results_doc.DOCUMENT
     results_doc.write(folder, document)

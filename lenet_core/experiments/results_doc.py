@@ -1,7 +1,8 @@
 """docs/EXPERIMENTS.md, generated: the hand-typed introduction (docs/results/INTRO.md), then a
 summary and a section per shipped experiment, each rendered from its stored result
 (docs/results/NAME.json: `experiment show --json`, trimmed to what the document shows, plus
-how long the experiment took and under what load). Nothing else is typed by hand.
+how long the experiment took and under what load). Nothing else is typed by hand. A re-run
+still going on (docs/results/partial/) is named with its runs so far, and claims nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import report_text
+from . import carried, report_text
 from .catalog import EXPERIMENTS, question
 
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
@@ -56,7 +57,8 @@ def answer(result: Mapping[str, Any]) -> str:
     return "; ".join(parts) + "."
 
 
-def summary(results: Sequence[Mapping[str, Any]]) -> list[str]:
+def summary(results: Sequence[Mapping[str, Any]],
+            in_progress: Mapping[str, tuple[int, int]]) -> list[str]:
     if not results:
         return ["## The answers, in one place", "", "No stored results yet: `python -m "
                 "lenet_core experiment rerun` runs the experiments and writes them.", ""]
@@ -67,18 +69,27 @@ def summary(results: Sequence[Mapping[str, Any]]) -> list[str]:
     for r in results:
         title = EXPERIMENTS[r["experiment"]].title
         lines.append(f"| {title} (`{r['experiment']}`) | {answer(r)} |")
-    return [*lines, "", *missing(results)]
+    return [*lines, "", *missing(results, in_progress)]
 
 
-def missing(results: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The shipped experiments with no stored result, named so that none looks answered."""
+def missing(results: Sequence[Mapping[str, Any]],
+            in_progress: Mapping[str, tuple[int, int]]) -> list[str]:
+    """The shipped experiments with no stored result, named so that none looks answered;
+    a re-run under way says how far it has got."""
     have = {r["experiment"] for r in results}
     names = [name for name in EXPERIMENTS if name not in have]
     if not names:
         return []
+
+    def named(name: str) -> str:
+        if name not in in_progress:
+            return f"`{name}`"
+        done, planned = in_progress[name]
+        return f"`{name}` (re-run under way: {done} of {planned} runs ended, kept in " \
+               f"docs/results/partial/)"
     return [f"Not re-run yet, so nothing is claimed for them here: "
-            f"{', '.join(f'`{n}`' for n in names)}. `python -m lenet_core experiment rerun "
-            f"NAME` runs one and adds it.", ""]
+            f"{', '.join(map(named, names))}. `python -m lenet_core experiment rerun "
+            f"NAME` runs one and adds it, or resumes it.", ""]
 
 
 def timings(results: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -112,14 +123,21 @@ def section(result: Mapping[str, Any]) -> str:
     return report_text.markdown(result, question(result["experiment"]))
 
 
-def render(results: Sequence[Mapping[str, Any]], intro: str) -> str:
-    parts = [intro.rstrip(), "", report_text.HOW_TO_READ, "", *summary(results),
-             *timings(results)]
+def render(results: Sequence[Mapping[str, Any]], intro: str,
+           in_progress: Mapping[str, tuple[int, int]] | None = None) -> str:
+    """in_progress: the runs ended so far and planned of each re-run under way."""
+    parts = [intro.rstrip(), "", report_text.HOW_TO_READ, "",
+             *summary(results, in_progress or {}), *timings(results)]
     return "\n".join(parts) + "\n" + "\n".join(section(r) for r in results)
+
+
+def rendered(folder: Path = RESULTS, intro: Path = INTRO) -> str:
+    """The document as the results in folder (and the re-runs under way there) render it."""
+    return render(load(folder), intro.read_text(), carried.counts(folder))
 
 
 def write(folder: Path = RESULTS, document: Path = DOCUMENT, intro: Path = INTRO) -> str:
     """Render the document from the stored results and write it; returns the text."""
-    text = render(load(folder), intro.read_text())
+    text = rendered(folder, intro)
     document.write_text(text)
     return text
