@@ -26,11 +26,14 @@ def test_every_interval_and_mean_the_introduction_quotes_is_in_the_generated_tab
     intro = results_doc.INTRO.read_text()
     generated = results_doc.render(results_doc.load(), "")
     intervals = re.findall(r"\[[-+][\d,.]+, [-+][\d,.]+\]", intro)
-    means = re.findall(r"(\d+\.\d) ± (\d+\.\d) %", intro)
+    means = re.findall(r"(\d+\.\d) ± (\d+\.\d) (%|s\b)", intro)
+    cells = re.findall(r"\b\d+±\d+\b", intro)  # a table's cell quoted as is: 9543±1456
     assert len(intervals) >= 5 and len(means) >= 4  # the pattern still finds the quotes
+    assert {unit for *_, unit in means} == {"%", "s"} and cells
     assert [i for i in intervals if i not in generated] == []
     assert [m for m in means if f"{m[0]}±{m[1]}" not in generated
-            and f"{m[0]} ± {m[1]} %" not in generated] == []
+            and f"{m[0]} ± {m[1]} {m[2]}" not in generated] == []
+    assert [c for c in cells if f"| {c} |" not in generated] == []
 
 
 def test_docs_check_says_the_document_is_current_and_touches_no_run_store(tmp_path, monkeypatch,
