@@ -13,17 +13,15 @@ reads diagnostics (qa-activation's "why") is not carried, it resumes only in its
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..runs.executors import Executor
 from ..runs.records import Run
 from ..runs.store import RunStore
-from . import launching
 from .catalog import EXPERIMENTS
 from .definitions import run_config
 
+PARTIAL = "partial"  # the folder, beside the results
 UNCARRIED = ("qa-activation",)  # its verdict's "why" reads each run's stored diagnostics
 CURVED = ("overfitting", "time-to-target")  # measures read from the curves, not the finals
 FINALS = ("train_loss", "train_acc", "test_acc", "examples_per_sec", "train_time",
@@ -32,7 +30,7 @@ POINT = ("x", "step", "train_loss", "train_acc", "test_acc", "test_loss", "elaps
 
 
 def path(folder: Path, name: str) -> Path:
-    return folder / "partial" / f"{name}.json"
+    return folder / PARTIAL / f"{name}.json"
 
 
 def save(name: str, progress: dict[str, Any], store: RunStore, folder: Path) -> int:
@@ -82,22 +80,16 @@ def load(folder: Path, name: str, overrides: dict[str, Any] | None) -> dict[str,
     return carried
 
 
-def restore(name: str, carried: dict[str, Any], store: RunStore, executor: Executor,
-            folder: Path, *, timed: bool | None,
-            say: Callable[[str], None]) -> dict[str, Any]:
-    """Record the experiment again in this store, restore the carried runs as they ended,
-    queue the rest of its runs; returns the re-run's progress (the carried sittings)."""
-    experiment = EXPERIMENTS[name]
-    overrides = carried["overrides"] or {}
-    experiment_id = launching.launch(
-        experiment, store, executor=executor, timed=timed, queue=False,
-        **{k: v for k, v in overrides.items() if k != "seeds"})
+def put_back(carried: dict[str, Any], experiment_id: str,
+             store: RunStore) -> set[tuple[str, int]]:
+    """Restore the carried runs into the experiment (recorded again in this store) as they
+    ended; returns their (variant, seed)s."""
     spec = store.experiment(experiment_id).spec
     variants = {v["label"]: v for v in spec["variants"]}
     kept = set()
     for r in carried["runs"]:
         run_id = store.create(run_config(spec, variants[r["variant"]], r["seed"]),
-                              f"{name} · {r['variant']} · seed {r['seed']}",
+                              f"{carried['experiment']} · {r['variant']} · seed {r['seed']}",
                               experiment_id=experiment_id, variant=r["variant"],
                               executor=r["executor"])
         if "node" in r:
@@ -107,22 +99,13 @@ def restore(name: str, carried: dict[str, Any], store: RunStore, executor: Execu
         store.finish(run_id, r["status"], error=r.get("error"),
                      **{k: r[k] for k in FINALS if k in r})
         kept.add((r["variant"], r["seed"]))
-    seeds = overrides.get("seeds") or experiment.seeds
-    rest = [(v["label"], launching.first_seed(spec, v) + k)
-            for k in range(seeds) for v in spec["variants"]]
-    queued = launching.queue_runs(experiment_id, store,
-                                  [pair for pair in rest if pair not in kept], executor)
-    say(f"{name}: resuming the re-run carried in {path(folder, name)} "
-        f"(part {len(carried['parts']) + 1}): {len(kept)} of {len(rest)} runs kept, "
-        f"{len(queued)} queued")
-    return {"experiment_id": experiment_id, "version": carried["version"],
-            "overrides": carried["overrides"], "parts": carried["parts"]}
+    return kept
 
 
 def counts(folder: Path) -> dict[str, tuple[int, int]]:
     """Each carried re-run's runs so far and its planned runs, by experiment."""
     found = {}
-    for source in sorted((folder / "partial").glob("*.json")):
+    for source in sorted((folder / PARTIAL).glob("*.json")):
         carried = json.loads(source.read_text())
         found[carried["experiment"]] = (len(carried["runs"]), carried["planned"])
     return found

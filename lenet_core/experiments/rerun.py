@@ -116,7 +116,7 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
     progress = unfinished(name, store, overrides)
     if progress is None and folder is not None \
             and (carry := carried.load(folder, name, overrides)) is not None:
-        progress = carried.restore(name, carry, store, executor, folder, timed=timed, say=say)
+        progress = restore(name, carry, store, executor, folder, timed=timed, say=say)
         experiment_id = progress["experiment_id"]
     elif progress is None:
         experiment_id = launching.launch(EXPERIMENTS[name], store, timed=timed,
@@ -154,6 +154,30 @@ def run_one(name: str, store: RunStore, *, timed: bool | None = None,
         f"{f' over {len(parts)} parts' if len(parts) > 1 else ''}, load average "
         f"{ran['load_before']:.2f} before, {ran['load_mean']:.2f} mean")
     return results_doc.trim(report, ran)
+
+
+def restore(name: str, carry: dict[str, Any], store: RunStore, executor: Executor,
+            folder: Path, *, timed: bool | None,
+            say: Callable[[str], None]) -> dict[str, Any]:
+    """Record the experiment again in this store, put the carried runs back as they ended,
+    queue the rest of its runs; returns the re-run's progress (the carried sittings)."""
+    experiment = EXPERIMENTS[name]
+    overrides = carry["overrides"] or {}
+    experiment_id = launching.launch(
+        experiment, store, executor=executor, timed=timed, queue=False,
+        **{k: v for k, v in overrides.items() if k != "seeds"})
+    kept = carried.put_back(carry, experiment_id, store)
+    spec = store.experiment(experiment_id).spec
+    seeds = overrides.get("seeds") or experiment.seeds
+    every = [(v["label"], launching.first_seed(spec, v) + k)
+             for k in range(seeds) for v in spec["variants"]]
+    queued = launching.queue_runs(experiment_id, store,
+                                  [pair for pair in every if pair not in kept], executor)
+    say(f"{name}: resuming the re-run carried in {carried.path(folder, name)} "
+        f"(part {len(carry['parts']) + 1}): {len(kept)} of {len(every)} runs kept, "
+        f"{len(queued)} queued")
+    return {"experiment_id": experiment_id, "version": carry["version"],
+            "overrides": carry["overrides"], "parts": carry["parts"]}
 
 
 def _wait(experiment_id: str, store: RunStore, part: dict[str, Any],
