@@ -19,7 +19,7 @@ from typing import Any
 from ..runs.records import Run
 from ..runs.store import RunStore
 from .catalog import EXPERIMENTS
-from .definitions import run_config
+from .definitions import run_config, run_name
 
 PARTIAL = "partial"  # the folder, beside the results
 UNCARRIED = ("qa-activation",)  # its verdict's "why" reads each run's stored diagnostics
@@ -89,7 +89,7 @@ def put_back(carried: dict[str, Any], experiment_id: str,
     kept = set()
     for r in carried["runs"]:
         run_id = store.create(run_config(spec, variants[r["variant"]], r["seed"]),
-                              f"{carried['experiment']} · {r['variant']} · seed {r['seed']}",
+                              run_name(carried["experiment"], r["variant"], r["seed"]),
                               experiment_id=experiment_id, variant=r["variant"],
                               executor=r["executor"])
         if "node" in r:

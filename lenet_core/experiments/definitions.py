@@ -126,6 +126,11 @@ def parse_grid(items: list[str]) -> dict[str, tuple]:
     return fields
 
 
+def run_name(experiment: str, variant: str, seed: int) -> str:
+    """An experiment's run as the store names it: "qa-pooling · max-pool, sigmoid · seed 2"."""
+    return f"{experiment} · {variant} · seed {seed}"
+
+
 def run_config(spec: Mapping[str, Any], variant: Mapping[str, Any], seed: int) -> TrainConfig:
     """The config of one run of a launched experiment."""
     base = TrainConfig.from_dict(spec["base"])

@@ -11,7 +11,7 @@ from ..runs.executors import Executor, LocalExecutor, Request
 from ..runs.records import Run
 from ..runs.store import RunStore
 from . import computed
-from .definitions import COMPUTED, Experiment, run_config
+from .definitions import COMPUTED, Experiment, run_config, run_name
 
 
 def launch(experiment: Experiment, store: RunStore, *, epochs: int | None = None,
@@ -68,7 +68,7 @@ def queue_runs(experiment_id: str, store: RunStore, runs: Sequence[tuple[str, in
     variants = {v["label"]: v for v in record.spec["variants"]}
     return executor.submit([
         Request(run_config(record.spec, variants[label], seed),
-                f"{record.name} · {label} · seed {seed}", experiment_id, label)
+                run_name(record.name, label, seed), experiment_id, label)
         for label, seed in runs], store)
 
 
